@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "role", "is_active", "camera_count", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    filter_horizontal = ["cameras"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Personal info"), {"fields": ["first_name", "last_name", "email"]}),
+        (_("Access"), {"fields": ["role", "is_active", "cameras"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "role", "password1", "password2"]}),
+    ]
+
+    @admin.display(description=_("cameras"))
+    def camera_count(self, user: User) -> int:
+        return user.cameras.count()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("cameras")

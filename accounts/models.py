@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    USER = "user", _("User")
+    VIEWER = "viewer", _("Viewer")
+
+
+class User(AbstractUser):
+    """An account. Its role decides what it may do; its cameras decide where (see README)."""
+
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.USER)
+    cameras = models.ManyToManyField(
+        "cameras.Camera",
+        verbose_name=_("cameras"),
+        related_name="users",
+        blank=True,
+        help_text=_("Cameras this account may see. Administrators see every camera."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_operate(self) -> bool:
+        """Admins and users act on their cameras (record, push plates); viewers only watch."""
+        return self.role in (Role.ADMIN, Role.USER)
+
+    def save(self, *args, **kwargs):
+        # The admin site and the API agree on who is an administrator.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        super().save(*args, **kwargs)
+
+
+class RevokedToken(models.Model):
+    """A JWT (access or refresh) revoked by logout; rows are dropped once the token expires."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("revoked token")
+        verbose_name_plural = _("revoked tokens")
+
+    def __str__(self) -> str:
+        return self.jti

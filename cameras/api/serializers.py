@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cameras.models import Camera
+
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def validate_host(value: str) -> str:
+    value = value.strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if not HOSTNAME_RE.match(value) or value.replace(".", "").isdigit():
+        raise serializers.ValidationError(_("Enter a valid IP address or host name."))
+    return value.lower()
+
+
+class CameraSerializer(serializers.ModelSerializer):
+    """Credentials go in, never out: responses only say whether they are set."""
+
+    username = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200, style={"input_type": "password"}
+    )
+    rtsp_url = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=2000)
+    has_credentials = serializers.SerializerMethodField()
+    has_custom_rtsp_url = serializers.SerializerMethodField()
+    address = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id",
+            "name",
+            "ip",
+            "http_port",
+            "rtsp_port",
+            "brand",
+            "channel",
+            "address",
+            "username",
+            "password",
+            "rtsp_url",
+            "has_credentials",
+            "has_custom_rtsp_url",
+            "is_active",
+            "last_seen",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "last_seen", "created_at", "updated_at"]
+
+    def validate_ip(self, value: str) -> str:
+        return validate_host(value)
+
+    def validate_rtsp_url(self, value: str) -> str:
+        if value and not value.lower().startswith(("rtsp://", "rtsps://")):
+            raise serializers.ValidationError(_("The URL must start with rtsp:// or rtsps://."))
+        return value
+
+    def get_has_credentials(self, camera: Camera) -> bool:
+        return bool(camera.username or camera.password)
+
+    def get_has_custom_rtsp_url(self, camera: Camera) -> bool:
+        return bool(camera.rtsp_url)
+
+
+class CameraListSerializer(CameraSerializer):
+    class Meta(CameraSerializer.Meta):
+        fields = [f for f in CameraSerializer.Meta.fields if f not in ("username", "password", "rtsp_url")]

@@ -1,0 +1,116 @@
+"""One JSON error shape for every error the system answers.
+
+    {"error": "<human message>", "code": "<machine code>", "status": <http status>,
+     "fields": {"<field>": ["<problem>", ...]}}        # "fields" only for input errors
+
+DRF views go through `api_exception_handler`; plain Django views (and Django's own 404/500)
+through the handlers below and `JSONErrorMiddleware`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+DEFAULT_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    500: "server_error",
+    502: "bad_gateway",
+    503: "unavailable",
+    507: "insufficient_storage",
+}
+
+
+def error_body(status_code: int, message: str, code: str | None = None, fields: Any = None) -> dict:
+    body: dict[str, Any] = {
+        "error": str(message),
+        "code": code or DEFAULT_CODES.get(status_code, "error"),
+        "status": status_code,
+    }
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def error_response(status_code: int, message: str, code: str | None = None, fields: Any = None) -> JsonResponse:
+    return JsonResponse(error_body(status_code, message, code, fields), status=status_code)
+
+
+class InsufficientStorage(exceptions.APIException):
+    status_code = 507
+    default_detail = "Not enough free disk space."
+    default_code = "insufficient_storage"
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "Service unavailable."
+    default_code = "unavailable"
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django's handler500 answers it
+    detail = getattr(exc, "detail", None)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+        names = ", ".join(fields)
+        message = _("Invalid input: %(fields)s.") % {"fields": names}
+        response.data = error_body(response.status_code, message, "invalid", fields)
+    else:
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", None)
+        message = str(detail) if detail is not None else HTTPStatus(response.status_code).phrase
+        response.data = error_body(response.status_code, message, code)
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    return response
+
+
+def bad_request(request, exception=None):
+    return error_response(400, _("Bad request."))
+
+
+def permission_denied(request, exception=None):
+    return error_response(403, _("You do not have permission to perform this action."))
+
+
+def page_not_found(request, exception=None):
+    return error_response(404, _("Not found."))
+
+
+def server_error(request):
+    return error_response(500, _("Internal server error."))

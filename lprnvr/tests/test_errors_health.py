@@ -1,0 +1,98 @@
+import pytest
+from django.test import Client, override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error_shape(response, status):
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == status and body["error"] and body["code"]
+    return body
+
+
+def test_malformed_json_is_400(as_user, admin_user):
+    response = as_user(admin_user).generic("POST", "/api/cameras/", "{not json", content_type="application/json")
+    assert_error_shape(response, 400)
+
+
+def test_oversized_body_is_413(as_user, admin_user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = as_user(admin_user).generic("POST", "/api/cameras/", "x" * 2000, content_type="application/json")
+    assert_error_shape(response, 413)
+
+
+def test_404_405_for_api_and_rest_clients(api_client):
+    assert_error_shape(api_client.get("/api/nothing-here"), 404)
+    assert_error_shape(api_client.get("/no/such/page", HTTP_ACCEPT="application/json"), 404)
+    assert_error_shape(api_client.get("/api/auth/login"), 405)
+
+
+def test_browser_gets_html_admin_pages():
+    response = Client().get("/admin/login/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"<form" in response.content
+
+
+def test_401_and_403_shapes(api_client, as_user, make_user):
+    assert_error_shape(api_client.get("/api/users"), 401)
+    assert_error_shape(as_user(make_user("user")).get("/api/users"), 403)
+
+
+@override_settings(DEBUG=False)
+def test_500_is_json(as_user, admin_user, monkeypatch):
+    from cameras.api import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(views.CameraListView, "get", boom)
+    body = assert_error_shape(as_user(admin_user).get("/api/cameras/list"), 500)
+    assert "kaboom" not in body["error"]
+
+
+def test_507_shape():
+    from rest_framework.test import APIRequestFactory
+
+    from lprnvr.errors import InsufficientStorage, api_exception_handler
+
+    request = APIRequestFactory().get("/")
+    response = api_exception_handler(InsufficientStorage(), {"request": request})
+    assert response.status_code == 507
+    assert response.data["code"] == "insufficient_storage"
+
+
+def test_health_ok(api_client):
+    response = api_client.get("/health")
+    assert response.status_code == 200, response.json()
+    assert set(response.json()["checks"]) == {"database", "broker", "disk", "ffmpeg"}
+
+
+def test_health_503_names_failing_part(api_client, settings):
+    settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
+    response = api_client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["ffmpeg"]
+
+
+def test_health_disk_floor(api_client, settings):
+    settings.DISK_FREE_FLOOR_BYTES = 1 << 62
+    response = api_client.get("/health")
+    assert response.status_code == 503
+    assert "disk" in response.json()["failing"]
+
+
+def test_stats_counts(as_user, admin_user, camera):
+    body = as_user(admin_user).get("/stats").json()
+    assert body["cameras"] == 1 and body["users"] == 1
+    assert {"active_streams", "recordings", "queued_jobs"} <= set(body)
+
+
+def test_openapi_schema_and_docs(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    docs = api_client.get("/api/docs/", HTTP_ACCEPT="text/html")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn.jsdelivr" not in docs.content

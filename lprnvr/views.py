@@ -1,0 +1,107 @@
+"""/health and /stats."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from cameras.models import Camera
+from recordings.selectors import media_stats
+
+from .broker import check_broker, queued_messages
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_disk() -> None:
+    for folder in (settings.RECORDINGS_DIR, settings.VAR_DIR):
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        if free < settings.DISK_FREE_FLOOR_BYTES:
+            raise OSError(f"{free} bytes free under {folder}, below the floor of {settings.DISK_FREE_FLOOR_BYTES}")
+
+
+def _check_ffmpeg() -> None:
+    for binary in (settings.FFMPEG_BINARY, settings.FFPROBE_BINARY):
+        if not shutil.which(binary):
+            raise FileNotFoundError(f"{binary} not found")
+
+
+CHECKS = {
+    "database": _check_database,
+    "broker": check_broker,
+    "disk": _check_disk,
+    "ffmpeg": _check_ffmpeg,
+}
+
+
+HEALTH_SCHEMA = inline_serializer(
+    "Health",
+    {"status": serializers.CharField(), "checks": serializers.DictField(), "failing": serializers.ListField()},
+)
+STATS_SCHEMA = inline_serializer(
+    "Stats",
+    {
+        name: serializers.IntegerField()
+        for name in ("cameras", "active_cameras", "users", "active_streams", "active_recordings", "recordings")
+    }
+    | {"queued_jobs": serializers.IntegerField()},
+)
+
+
+class HealthView(APIView):
+    """200 when every part works; 503 naming the failing parts otherwise. No authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()}),
+            503: inline_serializer(
+                "HealthFailing", {"status": serializers.CharField(), "checks": serializers.DictField()}
+            ),
+        },
+        tags=["monitoring"],
+    )
+    def get(self, request):
+        checks: dict[str, dict] = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+                checks[name] = {"ok": True}
+            except Exception as exc:  # each part reports its own failure
+                checks[name] = {"ok": False, "error": str(exc) or exc.__class__.__name__}
+        failing = [name for name, result in checks.items() if not result["ok"]]
+        body = {"status": "ok" if not failing else "failing", "checks": checks}
+        if failing:
+            body["failing"] = failing
+        return Response(body, status=200 if not failing else 503)
+
+
+class StatsView(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("Stats", {"cameras": serializers.IntegerField()})}, tags=["monitoring"]
+    )
+    def get(self, request):
+        cameras = Camera.objects.all()
+        return Response(
+            {
+                "cameras": cameras.count(),
+                "active_cameras": cameras.filter(is_active=True).count(),
+                "users": User.objects.count(),
+                **media_stats(),
+                "queued_jobs": queued_messages(),
+            }
+        )
