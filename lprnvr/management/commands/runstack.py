@@ -73,7 +73,8 @@ class Command(BaseCommand):
             time.sleep(0.5)
         for proc in procs.values():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                # Only the main process: gunicorn and celery stop their own children gracefully.
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
         for name, proc in procs.items():
             try:
@@ -82,5 +83,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not stop in time; killing it")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        for proc in procs.values():
+            try:  # nothing of the stack outlives it
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.stdout.write("all stopped")
         sys.exit(exit_code)
