@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
@@ -89,6 +89,16 @@ def revoke_token(payload: dict) -> None:
 
 def is_revoked(token: str) -> bool:
     return RevokedToken.objects.filter(jti=UntypedToken(token).get("jti")).exists()
+
+
+def lock_registration() -> None:
+    """Serialise registrations inside the caller's transaction, so two requests racing on an empty
+    system cannot both become the first administrator."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1C9A11])
+    else:  # SQLite: the IMMEDIATE transaction already holds the write lock
+        list(User.objects.select_for_update().order_by("pk")[:1])
 
 
 def system_is_empty() -> bool:

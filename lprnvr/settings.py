@@ -215,6 +215,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
 }
 
+# Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 # Failed logins: after this many failures in the window, 429 with Retry-After.
 LOGIN_MAX_FAILURES_PER_USER = env.int("LOGIN_MAX_FAILURES_PER_USER", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
