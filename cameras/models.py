@@ -67,8 +67,8 @@ class Camera(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CameraQuerySet.as_manager()
 
