@@ -8,3 +8,4 @@ class PlatesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import auth  # noqa: F401 - connects the digest-credential signal
+        from .api import schema  # noqa: F401 - registers the OpenAPI extension

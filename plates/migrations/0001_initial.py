@@ -2,197 +2,422 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import lprnvr.fields
 from django.conf import settings
 from django.db import migrations, models
 
+import lprnvr.fields
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cameras', '0001_initial'),
+        ("cameras", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnprCamera',
+            name="AnprCamera",
             fields=[
-                ('camera', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='anpr', serialize=False, to='cameras.camera')),
-                ('family', models.CharField(blank=True, choices=[('', 'Not detected yet'), ('A', 'A: classic ANPR (numeric ids)'), ('B', 'B: TCG entrance/exit (id = plate)')], default='', max_length=1, verbose_name='firmware family')),
-                ('family_detected_at', models.DateTimeField(blank=True, null=True)),
-                ('remove_unexpected', models.BooleanField(default=False, help_text='Periodic sync also deletes plates on the camera that are not in its list here.', verbose_name='remove unexpected plates')),
-                ('auth_failed_at', models.DateTimeField(blank=True, null=True)),
-                ('auth_fingerprint', models.CharField(blank=True, default='', max_length=32)),
-                ('auth_error', models.TextField(blank=True, default='')),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('last_sync_error', models.TextField(blank=True, default='')),
-                ('drift', models.JSONField(blank=True, default=dict)),
-                ('plate_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, default='', max_length=64)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
+                (
+                    "camera",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="anpr",
+                        serialize=False,
+                        to="cameras.camera",
+                    ),
+                ),
+                (
+                    "family",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not detected yet"),
+                            ("A", "A: classic ANPR (numeric ids)"),
+                            ("B", "B: TCG entrance/exit (id = plate)"),
+                        ],
+                        default="",
+                        max_length=1,
+                        verbose_name="firmware family",
+                    ),
+                ),
+                ("family_detected_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "remove_unexpected",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Periodic sync also deletes plates on the camera that are not in its list here.",
+                        verbose_name="remove unexpected plates",
+                    ),
+                ),
+                ("auth_failed_at", models.DateTimeField(blank=True, null=True)),
+                ("auth_fingerprint", models.CharField(blank=True, default="", max_length=32)),
+                ("auth_error", models.TextField(blank=True, default="")),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("last_sync_error", models.TextField(blank=True, default="")),
+                ("drift", models.JSONField(blank=True, default=dict)),
+                ("plate_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, default="", max_length=64)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'ANPR camera',
-                'verbose_name_plural': 'ANPR cameras',
+                "verbose_name": "ANPR camera",
+                "verbose_name_plural": "ANPR cameras",
             },
         ),
         migrations.CreateModel(
-            name='DefaultCameraCredentials',
+            name="DefaultCameraCredentials",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username', lprnvr.fields.EncryptedTextField(blank=True, default='')),
-                ('password', lprnvr.fields.EncryptedTextField(blank=True, default='')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("username", lprnvr.fields.EncryptedTextField(blank=True, default="")),
+                ("password", lprnvr.fields.EncryptedTextField(blank=True, default="")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'default camera credentials',
-                'verbose_name_plural': 'default camera credentials',
+                "verbose_name": "default camera credentials",
+                "verbose_name_plural": "default camera credentials",
             },
         ),
         migrations.CreateModel(
-            name='CameraPlate',
+            name="CameraPlate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('desired', models.BooleanField(default=True, help_text='Off: the plate must be removed (kept until the camera confirms).', verbose_name='desired')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='plate_assignments', to='cameras.camera')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "desired",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off: the plate must be removed (kept until the camera confirms).",
+                        verbose_name="desired",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="plate_assignments",
+                        to="cameras.camera",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'camera plate',
-                'verbose_name_plural': 'camera plates',
+                "verbose_name": "camera plate",
+                "verbose_name_plural": "camera plates",
             },
         ),
         migrations.CreateModel(
-            name='DigestCredential',
+            name="DigestCredential",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('realm', models.CharField(max_length=100)),
-                ('ha1', lprnvr.fields.EncryptedTextField()),
-                ('password_hash', models.CharField(max_length=256)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='digest_credential', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("realm", models.CharField(max_length=100)),
+                ("ha1", lprnvr.fields.EncryptedTextField()),
+                ("password_hash", models.CharField(max_length=256)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digest_credential",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'digest credential',
-                'verbose_name_plural': 'digest credentials',
+                "verbose_name": "digest credential",
+                "verbose_name_plural": "digest credentials",
             },
         ),
         migrations.CreateModel(
-            name='Plate',
+            name="Plate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(help_text='Normalised: A-Z and 0-9.', max_length=16, unique=True, verbose_name='plate')),
-                ('list_type', models.CharField(choices=[('allow', 'Allow list'), ('block', 'Block list')], default='allow', max_length=5, verbose_name='list')),
-                ('valid_from', models.DateField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
-                ('owner', models.CharField(blank=True, default='', max_length=200, verbose_name='owner')),
-                ('notes', models.TextField(blank=True, default='', verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('cameras', models.ManyToManyField(blank=True, related_name='plates', through='plates.CameraPlate', to='cameras.camera')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.CharField(
+                        help_text="Normalised: A-Z and 0-9.", max_length=16, unique=True, verbose_name="plate"
+                    ),
+                ),
+                (
+                    "list_type",
+                    models.CharField(
+                        choices=[("allow", "Allow list"), ("block", "Block list")],
+                        default="allow",
+                        max_length=5,
+                        verbose_name="list",
+                    ),
+                ),
+                ("valid_from", models.DateField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_until", models.DateField(blank=True, null=True, verbose_name="valid until")),
+                ("owner", models.CharField(blank=True, default="", max_length=200, verbose_name="owner")),
+                ("notes", models.TextField(blank=True, default="", verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "cameras",
+                    models.ManyToManyField(
+                        blank=True, related_name="plates", through="plates.CameraPlate", to="cameras.camera"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'plate',
-                'verbose_name_plural': 'plates',
-                'ordering': ['number'],
+                "verbose_name": "plate",
+                "verbose_name_plural": "plates",
+                "ordering": ["number"],
             },
         ),
         migrations.AddField(
-            model_name='cameraplate',
-            name='plate',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='plates.plate'),
+            model_name="cameraplate",
+            name="plate",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="plates.plate"
+            ),
         ),
         migrations.CreateModel(
-            name='PlateBackup',
+            name="PlateBackup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('camera_address', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('source', models.CharField(choices=[('legacy', 'Legacy API'), ('api', 'REST API'), ('admin', 'Admin'), ('schedule', 'Schedule'), ('command', 'Command line')], default='schedule', max_length=10)),
-                ('raw_path', models.CharField(max_length=500)),
-                ('normalized_path', models.CharField(max_length=500)),
-                ('size', models.PositiveIntegerField(default=0)),
-                ('sha256', models.CharField(max_length=64)),
-                ('plate_count', models.PositiveIntegerField(default=0)),
-                ('camera', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='plate_backups', to='cameras.camera')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("camera_address", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("legacy", "Legacy API"),
+                            ("api", "REST API"),
+                            ("admin", "Admin"),
+                            ("schedule", "Schedule"),
+                            ("command", "Command line"),
+                        ],
+                        default="schedule",
+                        max_length=10,
+                    ),
+                ),
+                ("raw_path", models.CharField(max_length=500)),
+                ("normalized_path", models.CharField(max_length=500)),
+                ("size", models.PositiveIntegerField(default=0)),
+                ("sha256", models.CharField(max_length=64)),
+                ("plate_count", models.PositiveIntegerField(default=0)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="plate_backups",
+                        to="cameras.camera",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'plate backup',
-                'verbose_name_plural': 'plate backups',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "plate backup",
+                "verbose_name_plural": "plate backups",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PlateJob',
+            name="PlateJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation', models.CharField(choices=[('add', 'Add'), ('delete', 'Delete'), ('rename', 'Rename'), ('sync', 'Sync (report drift)'), ('converge', 'Converge'), ('restore', 'Restore backup')], max_length=10, verbose_name='operation')),
-                ('source', models.CharField(choices=[('legacy', 'Legacy API'), ('api', 'REST API'), ('admin', 'Admin'), ('schedule', 'Schedule'), ('command', 'Command line')], default='api', max_length=10, verbose_name='source')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('retrying', 'Retrying'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('partial', 'Partly failed')], default='pending', max_length=10, verbose_name='status')),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='plate_jobs', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "operation",
+                    models.CharField(
+                        choices=[
+                            ("add", "Add"),
+                            ("delete", "Delete"),
+                            ("rename", "Rename"),
+                            ("sync", "Sync (report drift)"),
+                            ("converge", "Converge"),
+                            ("restore", "Restore backup"),
+                        ],
+                        max_length=10,
+                        verbose_name="operation",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("legacy", "Legacy API"),
+                            ("api", "REST API"),
+                            ("admin", "Admin"),
+                            ("schedule", "Schedule"),
+                            ("command", "Command line"),
+                        ],
+                        default="api",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("retrying", "Retrying"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("partial", "Partly failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="plate_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'plate job',
-                'verbose_name_plural': 'plate jobs',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "plate job",
+                "verbose_name_plural": "plate jobs",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PlateJobCamera',
+            name="PlateJobCamera",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('camera_address', models.CharField(max_length=300)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('retrying', 'Retrying'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('partial', 'Partly failed')], db_index=True, default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('error_kind', models.CharField(blank=True, default='', max_length=40)),
-                ('unlock_time', models.PositiveIntegerField(blank=True, help_text='Seconds until the camera unlocks.', null=True)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('camera', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='plate_jobs', to='cameras.camera')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cameras', to='plates.platejob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("camera_address", models.CharField(max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("retrying", "Retrying"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("partial", "Partly failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("error_kind", models.CharField(blank=True, default="", max_length=40)),
+                (
+                    "unlock_time",
+                    models.PositiveIntegerField(blank=True, help_text="Seconds until the camera unlocks.", null=True),
+                ),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="plate_jobs",
+                        to="cameras.camera",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cameras", to="plates.platejob"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'job camera',
-                'verbose_name_plural': 'job cameras',
-                'ordering': ['job', 'id'],
+                "verbose_name": "job camera",
+                "verbose_name_plural": "job cameras",
+                "ordering": ["job", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PlateJobItem',
+            name="PlateJobItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('add', 'Add'), ('delete', 'Delete'), ('rename', 'Rename'), ('sync', 'Sync (report drift)'), ('converge', 'Converge'), ('restore', 'Restore backup')], max_length=10)),
-                ('plate', models.CharField(max_length=16)),
-                ('new_plate', models.CharField(blank=True, default='', max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('retrying', 'Retrying'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('partial', 'Partly failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('detail', models.CharField(blank=True, default='', max_length=200)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('job_camera', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='plates.platejobcamera')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("add", "Add"),
+                            ("delete", "Delete"),
+                            ("rename", "Rename"),
+                            ("sync", "Sync (report drift)"),
+                            ("converge", "Converge"),
+                            ("restore", "Restore backup"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("plate", models.CharField(max_length=16)),
+                ("new_plate", models.CharField(blank=True, default="", max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("retrying", "Retrying"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("partial", "Partly failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("detail", models.CharField(blank=True, default="", max_length=200)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "job_camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="plates.platejobcamera"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'job plate',
-                'verbose_name_plural': 'job plates',
-                'ordering': ['job_camera', 'id'],
+                "verbose_name": "job plate",
+                "verbose_name_plural": "job plates",
+                "ordering": ["job_camera", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='cameraplate',
-            constraint=models.UniqueConstraint(fields=('camera', 'plate'), name='camera_plate_unique'),
+            model_name="cameraplate",
+            constraint=models.UniqueConstraint(fields=("camera", "plate"), name="camera_plate_unique"),
         ),
     ]

@@ -101,6 +101,7 @@ class CameraDouble:
         self.records: list[Record] = []
         self.next_id = 1
         self.faults: list[Fault] = []
+        self.ignore_deletes = False  # answer OK and delete nothing (as family A does for numeric ids)
         self.log: list[tuple[str, str, bytes]] = []  # (method, target, body) of authenticated requests
         self.failed_logins = 0
         self.locked_until = 0.0
@@ -338,6 +339,8 @@ class CameraDouble:
         except (ValueError, AssertionError):
             return _status(6, "Invalid JSON Content", "badJsonContent")
         with self.lock:
+            if self.ignore_deletes:
+                return _status(1, "OK", "ok")
             if data.get("deleteAllEnabled") is True:
                 self.records.clear()
                 return _status(1, "OK", "ok")
