@@ -43,3 +43,23 @@ def doubles():
     yield make
     for cam in started:
         cam.stop()
+
+
+@pytest.fixture
+def operator(make_user):
+    """An admin whose password is known, so legacy clients can use HTTP Digest."""
+    return make_user("admin", username="gatekeeper", password="gate-pass-42")
+
+
+@pytest.fixture
+def legacy(live_server, operator):
+    """POST to a legacy endpoint over real HTTP with HTTP Digest, as the seed's clients do."""
+    import requests
+    from requests.auth import HTTPDigestAuth
+
+    def post(path: str, body, auth=("gatekeeper", "gate-pass-42"), **kw):
+        return requests.post(
+            live_server.url + path, json=body, auth=HTTPDigestAuth(*auth) if auth else None, timeout=60, **kw
+        )
+
+    return post
