@@ -5,7 +5,7 @@ from . import legacy, views
 
 app_name = "plates"
 
-router = SimpleRouter(trailing_slash=True)
+router = SimpleRouter(trailing_slash=True)  # like /api/cameras/: every REST path ends with a slash
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("cameras", views.AnprCameraViewSet, basename="camera")
 router.register("backups", views.BackupViewSet, basename="backup")

@@ -25,7 +25,7 @@ def doubles():
     """`make(family, **options)` -> (CameraDouble serving on 127.0.0.1, its Camera row)."""
     started: list[CameraDouble] = []
 
-    def make(family: str = "A", *, register: bool = True, password: str = "cam-secret-1", **options):
+    def make(family: str = "A", *, register: bool = True, password: str = "cam-secret-1", **options):  # noqa: S107
         cam = CameraDouble(family, hang_seconds=2.0, **options).start()
         started.append(cam)
         if not register:

@@ -12,7 +12,7 @@ def cam(request):
         yield cam
 
 
-def client(cam, password="cam-secret-1", **kw):
+def client(cam, password="cam-secret-1", **kw):  # noqa: S107
     return isapi.ISAPIClient(
         "127.0.0.1", port=cam.port, username="admin", password=password, timeouts=isapi.Timeouts(0.5, 0.5), **kw
     )
@@ -29,7 +29,7 @@ def test_family_detected_and_remembered(cam):
 def test_digest_uri_includes_the_query(cam):
     c = client(cam)
     c.add([isapi.PlateSpec("ABC123")])
-    method, target, _ = cam.requests_to("licensePlateAuditData/record")[0]
+    _method, target, _ = cam.requests_to("licensePlateAuditData/record")[0]
     assert target.endswith("?format=json")  # the double only accepts a digest whose uri is the full target
 
 

@@ -155,7 +155,7 @@ def test_user_acts_only_on_cameras_they_manage(celery_worker, legacy, doubles, m
 
 def test_slow_camera_answers_202_with_the_job_url(celery_worker, legacy, doubles, settings, operator):
     settings.PLATES_LEGACY_WAIT = 0.2
-    cam, camera = doubles("A", latency=0.15)
+    _cam, camera = doubles("A", latency=0.15)
     r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["SLOW01", "SLOW02"]})
     assert r.status_code == 202, r.text
     url = r.json()["url"]
@@ -172,7 +172,7 @@ def test_slow_camera_answers_202_with_the_job_url(celery_worker, legacy, doubles
 
 
 def test_job_rows_record_who_when_and_timings(celery_worker, legacy, doubles, operator):
-    cam, camera = doubles("B")
+    _cam, camera = doubles("B")
     legacy("/AddPlate", {"camaras": [camera.address], "plates": ["ROW001"]})
     job = PlateJob.objects.get()
     assert job.requested_by == operator and job.source == "legacy" and job.operation == "add"
