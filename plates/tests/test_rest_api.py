@@ -61,8 +61,8 @@ def test_push_remove_rename_through_the_rest_api(celery_worker, api, doubles, fa
 
 
 def test_bad_input_is_400_naming_fields(celery_worker, api, doubles):
-    cam, camera = doubles("A")
-    r = api.post("/api/plates/push/", {"plates": ["OK1234", "-"], "cameras": ["10.9.9.9"]}, format="json")
+    cam, _camera = doubles("A")
+    r = api.post("/api/plates/push/", {"plates": ["OK1234", "-"], "cameras": ["127.0.0.1:2"]}, format="json")
     assert r.status_code == 400
     assert "plates" in r.json()["fields"]
     r = api.post("/api/plates/push/", {"plates": ["OK1234"], "cameras": ["127.0.0.1:1"]}, format="json")
