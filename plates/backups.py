@@ -189,6 +189,7 @@ def restore_backup(
     backup: PlateBackup | None = None,
     user=None,
     source: str = Source.API,
+    enqueue: bool = True,
 ) -> PlateJob:
     """Put a backup's records back on cameras. Additive by default (never deletes); `replace_all`
     also removes plates the backup lacks, and an empty backup never replaces a list unless
@@ -219,6 +220,7 @@ def restore_backup(
         user=user,
         source=source,
         params=params,
+        enqueue=enqueue,
     )
 
 

@@ -200,6 +200,7 @@ def _create_job(
     user=None,
     source: str = Source.API,
     params: dict | None = None,
+    enqueue: bool = True,
 ) -> PlateJob:
     job = PlateJob.objects.create(
         operation=operation,
@@ -220,7 +221,8 @@ def _create_job(
         batch_size=5000,
     )
     ids = [row.id for row in rows]
-    transaction.on_commit(lambda: _enqueue(ids))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(ids))
     return job
 
 
@@ -314,6 +316,19 @@ def sync_cameras(
         source=source,
         params={"converge": converge, "remove_unexpected": remove_unexpected, "allow_empty": allow_empty},
     )
+
+
+def run_job_inline(job: PlateJob) -> PlateJob:
+    """Run every camera of a job in this process (command line use, no worker needed)."""
+    for pk in PlateJobCamera.objects.filter(job=job).values_list("pk", flat=True):
+        while True:
+            try:
+                run_job_camera(pk)
+                break
+            except RetryLater as exc:
+                time.sleep(exc.delay)
+    job.refresh_from_db()
+    return job
 
 
 def wait_for_job(job: PlateJob, timeout: float) -> PlateJob:

@@ -18,7 +18,9 @@ def world(make_user, tmp_path, settings, monkeypatch):
     unassigned = CameraFactory(ip="127.0.0.72", http_port=9)
     for cam in (assigned, unassigned):
         AnprCamera.objects.create(camera=cam)
-    users = {role: make_user(role, username=f"p-{role}", password="matrix-pass-1") for role in ("viewer", "user", "admin")}
+    users = {
+        role: make_user(role, username=f"p-{role}", password="matrix-pass-1") for role in ("viewer", "user", "admin")
+    }
     for role in ("viewer", "user"):
         users[role].cameras.add(assigned)
     plate = PlateFactory(number="MINE01")
@@ -69,7 +71,12 @@ MATRIX = [
     ("post", "/api/plates/push/", {"plates": ["ABC123"], "cameras": [A]}, (401, 403, 202, 202)),
     ("post", "/api/plates/push/", {"plates": ["ABC123"], "cameras": [U]}, (401, 403, 400, 202)),
     ("post", "/api/plates/remove/", {"plates": ["ABC123"], "cameras": [A]}, (401, 403, 202, 202)),
-    ("post", "/api/plates/rename/", {"renames": [{"old": "ABC123", "new": "ABC124"}], "cameras": [A]}, (401, 403, 202, 202)),
+    (
+        "post",
+        "/api/plates/rename/",
+        {"renames": [{"old": "ABC123", "new": "ABC124"}], "cameras": [A]},
+        (401, 403, 202, 202),
+    ),
     ("get", "/api/plates/jobs/", None, (401, 200, 200, 200)),
     ("get", "/api/plates/jobs/{job}/", None, (401, 200, 200, 200)),
     ("get", "/api/plates/jobs/{other_job}/", None, (401, 404, 404, 200)),
