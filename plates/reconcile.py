@@ -99,10 +99,10 @@ def ensure_present(
     current: dict[str, list[PlateRecord]] | None = None,
 ) -> None:
     """Each plate present exactly once with its list type and validity."""
-    client.detect_family()
     plates = [s.plate for s in specs]
     if current is None:
-        current = read_records(client, plates, search_each_max)
+        current = read_records(client, plates, search_each_max)  # also tells the family (namespace)
+    client.detect_family()
     to_add: list[PlateSpec] = []
     to_update: list[tuple[PlateRecord, PlateSpec]] = []
     duplicates: dict[str, list[PlateRecord]] = {}
@@ -152,9 +152,9 @@ def ensure_absent(
 ) -> None:
     """No record of exactly these plates, confirmed by searching again (the device may say OK and
     delete nothing)."""
-    client.detect_family()
     if current is None:
         current = read_records(client, plates, search_each_max)
+    client.detect_family()
     absent = [Outcome(p, True, "was not on the camera") for p in plates if not current.get(p)]
     if absent:
         report(absent)
@@ -172,9 +172,9 @@ def ensure_absent(
 
 def rename(client: ISAPIClient, old: str, new: str, fallback: PlateSpec, report: Report) -> None:
     """Old gone, new present once; the old record's list type and validity carry over."""
-    family = client.detect_family()
     old_records = client.find(old)
     new_records = client.find(new)
+    family = client.detect_family()
     if not old_records:
         if not new_records:
             spec = PlateSpec(new, fallback.list_type, fallback.valid_from, fallback.valid_until)

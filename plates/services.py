@@ -7,6 +7,7 @@ parallel and a lost message only delays work (the periodic convergence re-reads 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import secrets
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -182,14 +183,50 @@ def upsert_plates(numbers: list[str], *, user=None, defaults: dict | None = None
 
 
 def _assign(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
-    for camera in cameras:
-        AnprCamera.objects.get_or_create(camera=camera)
-        have = set(CameraPlate.objects.filter(camera=camera, plate__in=plates).values_list("plate_id", flat=True))
-        CameraPlate.objects.filter(camera=camera, plate__in=plates).update(desired=desired, updated_at=timezone.now())
-        CameraPlate.objects.bulk_create(
-            [CameraPlate(camera=camera, plate=p, desired=desired) for p in plates if p.id not in have],
-            ignore_conflicts=True,
+    """Set plates as desired (or to remove) on cameras' lists: one statement, however many rows."""
+    AnprCamera.objects.bulk_create([AnprCamera(camera=c) for c in cameras], ignore_conflicts=True)
+    if not cameras or not plates:
+        return
+    camera_ids = json.dumps([c.pk for c in dict.fromkeys(cameras)])
+    plate_ids = json.dumps([p.pk for p in plates])
+    table = CameraPlate._meta.db_table
+    if connection.vendor == "postgresql":
+        source = (
+            "SELECT c.value::bigint, p.value::bigint, %s, %s FROM json_array_elements_text(%s::json) c "
+            "CROSS JOIN json_array_elements_text(%s::json) p WHERE true"
         )
+    else:  # SQLite (JSON1 is built in)
+        source = "SELECT c.value, p.value, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (camera_id, plate_id, desired, updated_at) {source} "
+            "ON CONFLICT (camera_id, plate_id) DO UPDATE "
+            "SET desired = excluded.desired, updated_at = excluded.updated_at",
+            [desired, timezone.now(), camera_ids, plate_ids],
+        )
+
+
+def _insert_items(job: PlateJob, items: list[tuple[str, str, str]]) -> None:
+    """The same per-plate rows for every camera of a job, in one INSERT ... SELECT."""
+    if not items:
+        return
+    data = json.dumps([{"action": a, "plate": p, "new_plate": n} for a, p, n in items])
+    item_table, camera_table = PlateJobItem._meta.db_table, PlateJobCamera._meta.db_table
+    columns = "job_camera_id, action, plate, new_plate, status, attempts, last_error, detail"
+    if connection.vendor == "postgresql":
+        source = (  # table names are ours; the data goes in as a parameter
+            f"SELECT jc.id, i.action, i.plate, i.new_plate, 'pending', 0, '', '' FROM {camera_table} jc "  # noqa: S608
+            "CROSS JOIN json_to_recordset(%s::json) AS i(action text, plate text, new_plate text) "
+            "WHERE jc.job_id = %s ORDER BY jc.id"
+        )
+    else:
+        source = (
+            f"SELECT jc.id, json_extract(i.value, '$.action'), json_extract(i.value, '$.plate'), "  # noqa: S608
+            f"json_extract(i.value, '$.new_plate'), 'pending', 0, '', '' FROM {camera_table} jc, json_each(%s) i "
+            "WHERE jc.job_id = %s ORDER BY jc.id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {item_table} ({columns}) {source}", [data, job.pk])
 
 
 def _create_job(
@@ -211,15 +248,17 @@ def _create_job(
     rows = PlateJobCamera.objects.bulk_create(
         [PlateJobCamera(job=job, camera=c, camera_address=c.address) for c in dict.fromkeys(cameras)]
     )
-    per_camera = items if isinstance(items, dict) else None
-    PlateJobItem.objects.bulk_create(
-        [
-            PlateJobItem(job_camera=row, action=action, plate=plate, new_plate=new)
-            for row in rows
-            for action, plate, new in (per_camera.get(row.camera_id, []) if per_camera is not None else items)
-        ],
-        batch_size=5000,
-    )
+    if isinstance(items, dict):
+        PlateJobItem.objects.bulk_create(
+            [
+                PlateJobItem(job_camera=row, action=action, plate=plate, new_plate=new)
+                for row in rows
+                for action, plate, new in items.get(row.camera_id, [])
+            ],
+            batch_size=5000,
+        )
+    else:
+        _insert_items(job, items)
     ids = [row.id for row in rows]
     if enqueue:
         transaction.on_commit(lambda: _enqueue(ids))
@@ -349,6 +388,8 @@ class _Items:
 
     def __init__(self, job_camera: PlateJobCamera):
         self.job_camera = job_camera
+        self._pending: list[reconcile.Outcome] = []
+        self._flushed = time.monotonic()
 
     def open(self):
         return PlateJobItem.objects.filter(job_camera=self.job_camera).exclude(
@@ -360,6 +401,20 @@ class _Items:
         self.open().update(status=Status.RUNNING, attempts=F("attempts") + 1, started_at=Coalesce("started_at", now))
 
     def report(self, outcomes: list[reconcile.Outcome]) -> None:
+        """Record outcomes; written in one UPDATE per kind of result at most every FLUSH_SECONDS or
+        FLUSH_ITEMS (progress stays live without a statement per batch)."""
+        self._pending.extend(outcomes)
+        if len(self._pending) >= self.FLUSH_ITEMS or time.monotonic() - self._flushed >= self.FLUSH_SECONDS:
+            self.flush()
+
+    FLUSH_ITEMS = 500
+    FLUSH_SECONDS = 0.5
+
+    def flush(self) -> None:
+        outcomes, self._pending = self._pending, []
+        self._flushed = time.monotonic()
+        if not outcomes:
+            return
         now = timezone.now()
         by_result: dict[tuple, list[str]] = {}
         for o in outcomes:
@@ -373,6 +428,7 @@ class _Items:
             )
 
     def interrupt(self, status: str, error: str) -> None:
+        self.flush()
         fields = {"status": status, "last_error": error}
         if status == Status.FAILED:
             fields["finished_at"] = timezone.now()
@@ -417,7 +473,10 @@ def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera) -> None:
     items.start_attempt()
     client = client_for_camera(camera, device)
     try:
-        HANDLERS[job.operation](client, jc, job, camera, device, items)
+        try:
+            HANDLERS[job.operation](client, jc, job, camera, device, items)
+        finally:
+            items.flush()
     except isapi.TransientError as exc:
         remember_family(device, client)
         if jc.attempts >= settings.PLATES_RETRY_ATTEMPTS:
@@ -447,8 +506,8 @@ def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera) -> None:
         return
     remember_family(device, client)
     AnprCamera.objects.filter(pk=device.pk).update(last_sync_error="")
-    failed = PlateJobItem.objects.filter(job_camera=jc, status=Status.FAILED).count()
     items.interrupt(Status.FAILED, "not confirmed by the camera")  # anything left open is a bug: say so
+    failed = PlateJobItem.objects.filter(job_camera=jc, status=Status.FAILED).count()
     if failed:
         total = PlateJobItem.objects.filter(job_camera=jc).count()
         _finish_camera(jc, Status.FAILED, f"{failed} of {total} plates failed", "ItemsFailed")
@@ -496,8 +555,9 @@ def finish_job_if_done(job_id: int) -> None:
 
 
 def _specs_for(numbers: list[str]) -> list[isapi.PlateSpec]:
-    plates = {p.number: p for p in Plate.objects.filter(number__in=numbers)}
-    return [plates[n].spec() if n in plates else isapi.PlateSpec(n) for n in numbers]
+    rows = Plate.objects.filter(number__in=numbers).values_list("number", "list_type", "valid_from", "valid_until")
+    specs = {row[0]: isapi.PlateSpec(*row) for row in rows}
+    return [specs.get(n) or isapi.PlateSpec(n) for n in numbers]
 
 
 def _open_plates(items: _Items) -> list[str]:
@@ -531,6 +591,7 @@ def _handle_rename(client, jc, job, camera, device, items: _Items) -> None:
 
 def _drop_confirmed_removals(camera: Camera, items: _Items) -> None:
     """A removal the camera confirmed no longer needs its tombstone in the desired list."""
+    items.flush()
     gone = PlateJobItem.objects.filter(job_camera=items.job_camera, status=Status.SUCCEEDED).values_list(
         "plate", flat=True
     )

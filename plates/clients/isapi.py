@@ -377,6 +377,9 @@ class ISAPIClient:
         self.batch_size = batch_size
         self._session = requests.Session()
         self._session.auth = HTTPDigestAuth(username, password)
+        # Cameras are talked to directly: no proxy or .netrc from the environment (and no per-request
+        # environment lookups).
+        self._session.trust_env = False
         self._session.headers["User-Agent"] = "lprnvr-isapi/1"
         self._auth_failure: BadCredentials | None = None
         self._lock = threading.Lock()
