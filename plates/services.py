@@ -626,14 +626,7 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
         )
     add = sorted(set(report["missing"]) | set(report["mismatched"]) | set(report["duplicates"]))
     remove = sorted(set(report["to_remove"]) | (set(report["unexpected"]) if remove_unexpected else set()))
-    PlateJobItem.objects.bulk_create(
-        [PlateJobItem(job_camera=jc, action=Operation.ADD, plate=p, status=Status.RUNNING, attempts=1) for p in add]
-        + [
-            PlateJobItem(job_camera=jc, action=Operation.DELETE, plate=p, status=Status.RUNNING, attempts=1)
-            for p in remove
-        ],
-        batch_size=5000,
-    )
+    _add_items(jc, [(Operation.ADD, p) for p in add] + [(Operation.DELETE, p) for p in remove])
     if add:
         reconcile.ensure_present(
             client, [desired[p] for p in add], items.report, current={p: state.get(p, []) for p in add}
@@ -649,6 +642,20 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
     PlateJobCamera.objects.filter(pk=jc.pk).update(result={"drift_before": report, "drift": final})
 
 
+def _add_items(jc: PlateJobCamera, wanted: list[tuple[str, str]]) -> None:
+    """Per-plate rows for work found while running (a converge's drift); an attempt after a retry
+    finds the rows the first one made and adds none twice."""
+    have = set(PlateJobItem.objects.filter(job_camera=jc).values_list("action", "plate"))
+    PlateJobItem.objects.bulk_create(
+        [
+            PlateJobItem(job_camera=jc, action=a, plate=p, status=Status.RUNNING, attempts=jc.attempts)
+            for a, p in wanted
+            if (a, p) not in have
+        ],
+        batch_size=5000,
+    )
+
+
 def _handle_restore(client, jc, job, camera, device, items: _Items) -> None:
     from .backups import restore_specs
 
@@ -660,12 +667,7 @@ def _handle_restore(client, jc, job, camera, device, items: _Items) -> None:
     if replace_all:
         keep = {s.plate for s in specs}
         extra = sorted(set(state) - keep)
-        PlateJobItem.objects.bulk_create(
-            [
-                PlateJobItem(job_camera=jc, action=Operation.DELETE, plate=p, status=Status.RUNNING, attempts=1)
-                for p in extra
-            ]
-        )
+        _add_items(jc, [(Operation.DELETE, p) for p in extra])
         reconcile.ensure_absent(client, extra, items.report, current={p: state[p] for p in extra})
         _drop_confirmed_removals(camera, items)
 
@@ -736,9 +738,31 @@ def converge_camera(camera_id: int) -> PlateJob | None:
         )
 
 
+def requeue_stalled() -> int:
+    """Job cameras whose task message was lost (or whose worker died) are queued again; running
+    them twice is harmless (idempotent, one lease per camera)."""
+    from .tasks import run_job_camera_task
+
+    horizon = timezone.now() - timedelta(seconds=settings.PLATES_CAMERA_LEASE)
+    stalled = list(
+        PlateJobCamera.objects.exclude(status__in=FINAL)
+        .filter(
+            Q(next_attempt_at__lt=horizon)
+            | Q(next_attempt_at__isnull=True, started_at__lt=horizon)
+            | Q(next_attempt_at__isnull=True, started_at__isnull=True, job__created_at__lt=horizon)
+        )
+        .values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        run_job_camera_task.delay(pk)
+    return len(stalled)
+
+
 def converge_all() -> int:
+    """Beat: requeue stalled jobs, then check every camera with a plate list against it."""
     from .tasks import converge_camera_task
 
+    requeue_stalled()
     ids = cameras_to_converge()
     for camera_id in ids:
         converge_camera_task.delay(camera_id)

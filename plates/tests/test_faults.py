@@ -168,3 +168,45 @@ def test_cameras_run_in_parallel(celery_worker, doubles):
     assert job.status == "succeeded"
     # Each camera needs about 3 round trips of 0.2 s (+ the digest challenge); 4 in a row would take >= 3 s.
     assert (job.finished_at - job.started_at).total_seconds() < 2.5
+
+
+def test_a_lost_task_message_only_delays_the_job(celery_worker, doubles, settings):
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    cam, camera = doubles("A")
+    with transaction.atomic():
+        plates = services.upsert_plates(["LOST01"])
+        services._assign([camera], plates, desired=True)
+        job = services._create_job(
+            operation="add",
+            cameras=[camera],
+            items=[("add", "LOST01", "")],
+            enqueue=False,  # the message is lost
+        )
+    PlateJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    converge_all_task.delay().get(timeout=30)
+    assert services.wait_for_job(job, 30).status == "succeeded"
+    assert cam.count("LOST01") == 1
+    assert not PlateJob.objects.filter(operation="converge").exists()  # the job did it, no second writer
+
+
+def test_converge_retried_after_a_fault_records_each_plate_once(celery_worker, doubles):
+    from django.db import transaction
+
+    cam, camera = doubles("B")
+    with transaction.atomic():
+        services._assign([camera], services.upsert_plates(["CNV001", "CNV002"]), desired=True)
+    cam.inject("busy", times=1, path="licensePlateAuditData/record")
+    with transaction.atomic():
+        job = services.sync_cameras(cameras=[camera], converge=True)
+    job = services.wait_for_job(job, 30)
+    row = PlateJobCamera.objects.get(job=job)
+    assert job.status == "succeeded" and row.attempts == 2
+    assert sorted(PlateJobItem.objects.filter(job_camera=row).values_list("plate", "status")) == [
+        ("CNV001", "succeeded"),
+        ("CNV002", "succeeded"),
+    ]
+    assert sorted(cam.plates()) == ["CNV001", "CNV002"]
