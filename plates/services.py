@@ -100,12 +100,13 @@ def auth_block(camera: Camera, device: AnprCamera) -> str | None:
     """
     if device.auth_failed_at is None:
         return None
+    if device.locked_until and device.locked_until > timezone.now():
+        # The lock is on our address, not on the credentials: new ones would fail too (and count).
+        left = int((device.locked_until - timezone.now()).total_seconds()) + 1
+        return f"{device.auth_error} (locked for {left} s more; not retried until then)"
     fingerprint = isapi.credentials_fingerprint(*camera_credentials(camera))
     if fingerprint != device.auth_fingerprint:
         return None  # credentials changed since: try them
-    if device.locked_until and device.locked_until > timezone.now():
-        left = int((device.locked_until - timezone.now()).total_seconds()) + 1
-        return f"{device.auth_error} (locked for {left} s more; not retried until then)"
     if device.locked_until:
         return None  # the lock is over: one more try
     return f"{device.auth_error} (not retried until the camera's credentials are changed)"
@@ -505,7 +506,10 @@ def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera) -> None:
         _finish_camera(jc, Status.FAILED, str(exc), type(exc).__name__, unlock_time=unlock)
         return
     remember_family(device, client)
-    AnprCamera.objects.filter(pk=device.pk).update(last_sync_error="")
+    # The camera took our credentials: whatever it refused before is history.
+    AnprCamera.objects.filter(pk=device.pk).update(
+        last_sync_error="", auth_failed_at=None, auth_fingerprint="", auth_error="", locked_until=None
+    )
     items.interrupt(Status.FAILED, "not confirmed by the camera")  # anything left open is a bug: say so
     failed = PlateJobItem.objects.filter(job_camera=jc, status=Status.FAILED).count()
     if failed:
@@ -727,6 +731,10 @@ def converge_camera(camera_id: int) -> PlateJob | None:
         drift=report,
         last_synced_at=timezone.now(),
         last_sync_error="",
+        auth_failed_at=None,
+        auth_fingerprint="",
+        auth_error="",
+        locked_until=None,
         plate_count=sum(len(v) for v in state.values()),
     )
     work = report["missing"] or report["to_remove"] or report["duplicates"] or report["mismatched"]

@@ -1,9 +1,11 @@
 """Every device fault through the real worker, and that the job rows tell the truth."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from plates import services
-from plates.clients import isapi
 from plates.models import AnprCamera, PlateJob, PlateJobCamera, PlateJobItem
 from plates.tasks import converge_all_task
 
@@ -134,13 +136,21 @@ def test_lockout_reports_the_unlock_time(celery_worker, legacy, doubles):
     assert row.error_kind == "DeviceLocked" and row.attempts == 1
     device = AnprCamera.objects.get(camera=camera)
     assert device.locked_until is not None
-    # Even with the right password we wait the lock out instead of hammering the camera.
+    # Even with the right password we wait the lock out instead of hammering the camera: the lock
+    # is on our address.
     camera.password = "cam-secret-1"
     camera.save()
-    services.record_auth_failure(camera, device, isapi.DeviceLocked("locked", locked=True, unlock_time=180))
     r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["LOCK02"]})
     assert "locked for" in r.json()["results"][camera.address]["error"]
-    assert len(cam.log) == 0
+    assert cam.failed_logins == 1 and len(cam.log) == 0
+    # Once the lock is over, the new password is tried.
+    AnprCamera.objects.filter(camera=camera).update(locked_until=timezone.now() - timedelta(seconds=1))
+    cam.locked_until = 0
+    r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["LOCK03"]})
+    assert r.json()["status"] == "succeeded"
+    assert cam.count("LOCK03") == 1
+    device.refresh_from_db()
+    assert device.auth_failed_at is None and device.locked_until is None
 
 
 def test_bad_parameters_fail_the_plate_with_the_device_reason(celery_worker, doubles):
