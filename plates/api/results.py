@@ -11,17 +11,34 @@ def job_url(job: PlateJob) -> str:
     return reverse("plates:job-detail", kwargs={"pk": job.pk})
 
 
+def with_progress(jobs):
+    """Annotate a job queryset with its progress counts (one query for a whole list)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    def count(model, job_path: str, **filters):
+        rows = (
+            model.objects.filter(**{job_path: OuterRef("pk")}, **filters)
+            .order_by()
+            .values(job_path)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+    done = ["succeeded", "failed"]
+    return jobs.annotate(
+        cameras_total=count(PlateJobCamera, "job"),
+        cameras_done=count(PlateJobCamera, "job", status__in=done),
+        plates_total=count(PlateJobItem, "job_camera__job"),
+        plates_done=count(PlateJobItem, "job_camera__job", status__in=done),
+    )
+
+
 def progress(job: PlateJob) -> dict:
-    items = PlateJobItem.objects.filter(job_camera__job=job)
-    total = items.count()
-    done = items.filter(status__in=["succeeded", "failed"]).count()
-    cams = job.cameras.all()
-    return {
-        "cameras_total": cams.count(),
-        "cameras_done": cams.filter(status__in=["succeeded", "failed"]).count(),
-        "plates_total": total,
-        "plates_done": done,
-    }
+    if not hasattr(job, "plates_done"):
+        job = with_progress(PlateJob.objects.filter(pk=job.pk)).get()
+    return {k: getattr(job, k) for k in ("cameras_total", "cameras_done", "plates_total", "plates_done")}
 
 
 def camera_result(row: PlateJobCamera, with_items: bool = True) -> dict:

@@ -31,7 +31,7 @@ from ..selectors import (
     resolve_cameras_for,
 )
 from . import serializers as s
-from .results import job_url
+from .results import job_url, with_progress
 
 
 class ReadOrOperate(permissions.BasePermission):
@@ -214,7 +214,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        qs = jobs_visible_to(self.request.user).select_related("requested_by")
+        qs = with_progress(jobs_visible_to(self.request.user).select_related("requested_by"))
         params = self.request.query_params
         if value := params.get("status"):
             qs = qs.filter(status=value)

@@ -182,3 +182,27 @@ def test_empty_backup_needs_allow_empty(celery_worker, api, doubles):
     r = api.post(f"/api/plates/backups/{backup.pk}/restore/", {"replace_all": True}, format="json")
     assert r.status_code == 400 and "allow_empty" in r.json()["fields"]
     assert cam.plates() == ["LIVE01"]
+
+
+def test_beat_schedule_names_registered_tasks():
+    from django.conf import settings
+
+    from lprnvr.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"plates.converge_all", "plates.backup_all"} <= tasks
+    app.loader.import_default_modules()
+    assert tasks <= set(app.tasks)
+
+
+def test_job_list_shows_progress(celery_worker, api, doubles):
+    cam, camera = doubles("A")
+    finish(api.post("/api/plates/push/", {"plates": ["PRG001", "PRG002"], "cameras": [camera.pk]}, format="json"))
+    cam.stop()
+    r = api.post("/api/plates/push/", {"plates": ["PRG003"], "cameras": [camera.pk]}, format="json")
+    finish(r)
+    jobs = api.get("/api/plates/jobs/").json()
+    assert [j["status"] for j in jobs] == ["failed", "succeeded"]
+    assert jobs[1]["progress"] == {"cameras_total": 1, "cameras_done": 1, "plates_total": 2, "plates_done": 2}
+    assert jobs[0]["progress"]["plates_done"] == 1
+    assert [j["id"] for j in api.get("/api/plates/jobs/?status=failed").json()] == [jobs[0]["id"]]
