@@ -21,17 +21,24 @@ def wait_until(predicate, timeout=30.0):
         time.sleep(0.05)
 
 
-def push(cameras, plates, user=None):
-    from django.db import transaction
+@pytest.fixture
+def push(make_user):
+    """Push plates through the REST API (as an admin) and wait for the job to finish."""
+    from conftest import client_for
 
-    with transaction.atomic():
-        job = services.push_plates(cameras=cameras, numbers=plates, user=user)
-    return services.wait_for_job(job, 30)
+    client = client_for(make_user("admin", username="pusher"))
+
+    def run(cameras, plates):
+        r = client.post("/api/plates/push/", {"plates": plates, "cameras": [c.pk for c in cameras]}, format="json")
+        assert r.status_code == 202, r.content
+        return services.wait_for_job(PlateJob.objects.get(pk=r.json()["job"]), 30)
+
+    return run
 
 
 @pytest.mark.parametrize("fault", ["busy", "5xx", "timeout", "reset"])
 @pytest.mark.parametrize("family", ["A", "B"])
-def test_transient_fault_is_retried_with_backoff(celery_worker, doubles, fault, family):
+def test_transient_fault_is_retried_with_backoff(celery_worker, doubles, fault, family, push):
     cam, camera = doubles(family)
     cam.inject(fault, times=1, path="searchLPListAudit")
     job = push([camera], ["RTR001", "RTR002"])
@@ -42,7 +49,7 @@ def test_transient_fault_is_retried_with_backoff(celery_worker, doubles, fault, 
     assert cam.count("RTR001") == 1 and cam.count("RTR002") == 1
 
 
-def test_busy_on_write_then_success_adds_each_plate_once(celery_worker, doubles):
+def test_busy_on_write_then_success_adds_each_plate_once(celery_worker, doubles, push):
     cam, camera = doubles("A")
     cam.inject("busy", times=2, path="licensePlateAuditData/record")
     job = push([camera], ["BSY001"])
@@ -51,7 +58,7 @@ def test_busy_on_write_then_success_adds_each_plate_once(celery_worker, doubles)
     assert cam.count("BSY001") == 1
 
 
-def test_transient_fault_that_lasts_fails_after_the_last_attempt(celery_worker, doubles, settings):
+def test_transient_fault_that_lasts_fails_after_the_last_attempt(celery_worker, doubles, settings, push):
     cam, camera = doubles("A")
     cam.inject("busy", times=100)
     job = push([camera], ["BUSY01"])
@@ -63,7 +70,7 @@ def test_transient_fault_that_lasts_fails_after_the_last_attempt(celery_worker, 
     assert item.status == "failed" and item.attempts == settings.PLATES_RETRY_ATTEMPTS
 
 
-def test_offline_camera_fails_then_converges_when_it_returns(celery_worker, doubles, settings):
+def test_offline_camera_fails_then_converges_when_it_returns(celery_worker, doubles, settings, push):
     online, cam_ok = doubles("A")
     offline, cam_off = doubles("B")
     offline.stop()
@@ -105,7 +112,7 @@ def test_offline_camera_converges_a_removal_too(celery_worker, doubles):
     assert cam.plates() == ["KEEP01"]  # unexpected plates are not ours to remove by default
 
 
-def test_wrong_credentials_fail_at_once_and_are_not_retried(celery_worker, doubles):
+def test_wrong_credentials_fail_at_once_and_are_not_retried(celery_worker, doubles, push):
     cam, camera = doubles("A", password="not-the-password")
     job = push([camera], ["CRED01"])
     row = PlateJobCamera.objects.get(job=job)
@@ -153,7 +160,7 @@ def test_lockout_reports_the_unlock_time(celery_worker, legacy, doubles):
     assert device.auth_failed_at is None and device.locked_until is None
 
 
-def test_bad_parameters_fail_the_plate_with_the_device_reason(celery_worker, doubles):
+def test_bad_parameters_fail_the_plate_with_the_device_reason(celery_worker, doubles, push):
     cam, camera = doubles("B")
     original = cam._put_b
 
@@ -172,7 +179,7 @@ def test_bad_parameters_fail_the_plate_with_the_device_reason(celery_worker, dou
     assert sorted(cam.plates()) == ["GOOD01", "GOOD02"]
 
 
-def test_cameras_run_in_parallel(celery_worker, doubles):
+def test_cameras_run_in_parallel(celery_worker, doubles, push):
     pairs = [doubles("A", latency=0.2) for _ in range(4)]
     job = push([c for _, c in pairs], ["PAR001"])
     assert job.status == "succeeded"
@@ -220,3 +227,40 @@ def test_converge_retried_after_a_fault_records_each_plate_once(celery_worker, d
         ("CNV002", "succeeded"),
     ]
     assert sorted(cam.plates()) == ["CNV001", "CNV002"]
+
+
+def test_rows_say_retrying_while_waiting_to_retry(celery_worker, doubles, settings):
+    settings.PLATES_RETRY_BASE_DELAY = 2.0
+    settings.PLATES_RETRY_MAX_DELAY = 2.0
+    cam, camera = doubles("A")
+    cam.inject("busy", times=1, path="searchLPListAudit")
+    from django.db import transaction
+
+    with transaction.atomic():
+        job = services.push_plates(cameras=[camera], numbers=["WAIT01"])
+    wait_until(lambda: PlateJobCamera.objects.get(job=job).status == "retrying")
+    row = PlateJobCamera.objects.get(job=job)
+    assert row.attempts == 1 and "Device Busy" in row.last_error and row.next_attempt_at > timezone.now()
+    item = PlateJobItem.objects.get(job_camera=row)
+    assert item.status == "retrying" and item.attempts == 1 and "Device Busy" in item.last_error
+    assert PlateJob.objects.get(pk=job.pk).status == "running"
+    job = services.wait_for_job(job, 30)
+    assert job.status == "succeeded"
+    assert PlateJobItem.objects.get(job_camera=row).attempts == 2
+
+
+def test_offline_camera_through_the_legacy_endpoint(celery_worker, legacy, doubles):
+    _up, camera_up = doubles("B")
+    down, camera_down = doubles("A")
+    down.stop()
+    r = legacy("/AddPlate", {"camaras": [camera_up.address, camera_down.address], "plates": ["LEG001"]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "partial"
+    assert body["results"][camera_up.address]["plates"]["LEG001"]["status"] == "succeeded"
+    failed = body["results"][camera_down.address]
+    assert failed["status"] == "failed" and "unreachable" in failed["error"]
+    assert failed["plates"]["LEG001"]["status"] == "failed"
+    down.start()
+    assert services.converge_camera(camera_down.pk) is not None
+    wait_until(lambda: down.count("LEG001") == 1)
