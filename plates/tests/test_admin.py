@@ -42,7 +42,7 @@ def test_push_and_remove_actions_and_job_page(celery_worker, admin_client_, doub
 
 @pytest.mark.django_db
 def test_search_import_drift_and_backups_pages(admin_client_, doubles, monkeypatch):
-    monkeypatch.setattr("plates.services._enqueue", lambda ids: None)
+    monkeypatch.setattr("plates.services.jobs._enqueue", lambda ids: None)
     cam, camera = doubles("A")
     PlateFactory(number="FIND01", owner="Zoe")
     r = admin_client_.get("/admin/plates/plate/?q=zoe")

@@ -13,7 +13,7 @@ ROLES = ("anonymous", "viewer", "user", "admin")
 
 @pytest.fixture
 def world(make_user, tmp_path, settings, monkeypatch):
-    monkeypatch.setattr("plates.services._enqueue", lambda ids: None)  # queue nothing: this is about access
+    monkeypatch.setattr("plates.services.jobs._enqueue", lambda ids: None)  # queue nothing: this is about access
     assigned = CameraFactory(ip="127.0.0.71", http_port=9)
     unassigned = CameraFactory(ip="127.0.0.72", http_port=9)
     for cam in (assigned, unassigned):
