@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import timedelta
@@ -38,6 +39,8 @@ from .devices import (
     release_camera,
     remember_family,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
@@ -197,6 +200,9 @@ def _unlock_left(device: AnprCamera) -> int | None:
 
 
 def _finish_camera(jc: PlateJobCamera, status: str, error: str, kind: str, unlock_time: int | None = None) -> None:
+    # Errors come from our client and never carry credentials.
+    log = logger.info if status == Status.SUCCEEDED else logger.warning
+    log("plate job %s camera %s: %s%s", jc.job_id, jc.camera_address, status, f" ({error})" if error else "")
     PlateJobCamera.objects.filter(pk=jc.pk).update(
         status=status,
         last_error=error,
