@@ -108,7 +108,7 @@ def test_curl_digest_and_bearer_token(celery_worker, live_server, legacy, double
     curl = shutil.which("curl")
     assert curl, "curl is needed for this test (apt-get install curl)"
     out = subprocess.run(
-        [curl, "-s", "--digest", "-u", "gatekeeper:gate-pass-42", "-H", "Content-Type: application/json",
+        [curl, "-s", "--digest", "-u", "gatekeeper:gate-pass-42",  # no Content-Type: curl says form data
          "-d", f'{{"camaras": ["{camera.address}"], "plates": ["CURL01"]}}', "-w", "\n%{http_code}",
          f"{live_server.url}/AddPlate"],
         capture_output=True, text=True, timeout=60, check=True,
