@@ -239,6 +239,12 @@ class AnprCameraViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return anpr_cameras_visible_to(self.request.user).order_by("camera__ip", "camera__http_port")
 
+    def get_object(self):
+        # Any camera the user sees can be synced or backed up; its ANPR row is made on first use.
+        camera = get_object_or_404(Camera.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+        services.anpr_for(camera)
+        return super().get_object()
+
     @extend_schema(responses={200: s.AnprCameraSerializer})
     @action(detail=True, methods=["get"])
     def drift(self, request, pk=None):

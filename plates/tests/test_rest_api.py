@@ -206,3 +206,14 @@ def test_job_list_shows_progress(celery_worker, api, doubles):
     assert jobs[1]["progress"] == {"cameras_total": 1, "cameras_done": 1, "plates_total": 2, "plates_done": 2}
     assert jobs[0]["progress"]["plates_done"] == 1
     assert [j["id"] for j in api.get("/api/plates/jobs/?status=failed").json()] == [jobs[0]["id"]]
+
+
+def test_any_visible_camera_can_be_synced(celery_worker, api, doubles):
+    cam, camera = doubles("B")  # never used for plates before
+    cam.seed("OLD001")
+    assert api.get("/api/plates/cameras/").json() == []
+    job = finish(api.post(f"/api/plates/cameras/{camera.pk}/sync/", {}, format="json"))
+    assert job.status == "succeeded"
+    cameras = api.get("/api/plates/cameras/").json()
+    assert cameras[0]["family"] == "B" and cameras[0]["drift"]["unexpected"] == ["OLD001"]
+    assert api.get("/api/plates/cameras/999999/").status_code == 404
