@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
 
 from .. import backups, services
@@ -31,6 +33,7 @@ from ..selectors import (
     resolve_cameras_for,
 )
 from . import serializers as s
+from .authentication import DigestAuthentication
 from .results import job_url, with_progress
 
 
@@ -210,6 +213,8 @@ class PlateViewSet(viewsets.ModelViewSet):
 )
 @extend_schema(tags=["plates"])
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    # A legacy client polls the job URL a 202 gave it with the same HTTP Digest credentials.
+    authentication_classes = [DigestAuthentication, RevocableJWTAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     lookup_value_regex = r"\d+"
 

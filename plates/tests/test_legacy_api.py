@@ -153,7 +153,7 @@ def test_user_acts_only_on_cameras_they_manage(celery_worker, legacy, doubles, m
     assert cam.count("GRD001") == 1 and other_cam.log == []
 
 
-def test_slow_camera_answers_202_with_the_job_url(celery_worker, legacy, doubles, settings, operator):
+def test_slow_camera_answers_202_with_the_job_url(celery_worker, live_server, legacy, doubles, settings, operator):
     settings.PLATES_LEGACY_WAIT = 0.2
     _cam, camera = doubles("A", latency=0.15)
     r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["SLOW01", "SLOW02"]})
@@ -165,6 +165,12 @@ def test_slow_camera_answers_202_with_the_job_url(celery_worker, legacy, doubles
 
     job = wait_for_job(PlateJob.objects.get(pk=r.json()["job"]), 20)
     assert job.status == "succeeded"
+    # The legacy client polls with its own HTTP Digest credentials.
+    import requests
+    from requests.auth import HTTPDigestAuth
+
+    polled = requests.get(live_server.url + url, auth=HTTPDigestAuth("gatekeeper", "gate-pass-42"), timeout=30)
+    assert polled.status_code == 200 and polled.json()["status"] == "succeeded"
     detail = client_for(operator).get(url).json()
     assert detail["cameras"][0]["status"] == "succeeded"
     assert {p["plate"] for p in detail["cameras"][0]["plates"]} == {"SLOW01", "SLOW02"}
