@@ -274,3 +274,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Plates (ANPR allow/block lists over ISAPI) ------------------------------------------------
+PLATES_CONNECT_TIMEOUT = env.float("PLATES_CONNECT_TIMEOUT", default=3.0)
+PLATES_READ_TIMEOUT = env.float("PLATES_READ_TIMEOUT", default=10.0)
+PLATES_BATCH_SIZE = env.int("PLATES_BATCH_SIZE", default=50)
+PLATES_SEARCH_PAGE_SIZE = env.int("PLATES_SEARCH_PAGE_SIZE", default=100)
+PLATES_SEARCH_EACH_MAX = env.int("PLATES_SEARCH_EACH_MAX", default=10)
+PLATES_RETRY_ATTEMPTS = env.int("PLATES_RETRY_ATTEMPTS", default=5)
+PLATES_RETRY_BASE_DELAY = env.float("PLATES_RETRY_BASE_DELAY", default=2.0)
+PLATES_RETRY_MAX_DELAY = env.float("PLATES_RETRY_MAX_DELAY", default=60.0)
+PLATES_LEGACY_WAIT = env.float("PLATES_LEGACY_WAIT", default=10.0)
+PLATES_CONVERGE_INTERVAL = env.int("PLATES_CONVERGE_INTERVAL", default=300)
+PLATES_BACKUP_HOUR = env.int("PLATES_BACKUP_HOUR", default=3)
+PLATES_DIGEST_REALM = env.str("PLATES_DIGEST_REALM", default="lprnvr")
+PLATES_CAMERA_LEASE = env.int("PLATES_CAMERA_LEASE", default=900)
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["plates-converge"] = {"task": "plates.converge_all", "schedule": PLATES_CONVERGE_INTERVAL}
+CELERY_BEAT_SCHEDULE["plates-backup"] = {
+    "task": "plates.backup_all",
+    "schedule": crontab(hour=PLATES_BACKUP_HOUR, minute=0),
+}
+AUTHENTICATION_BACKENDS = ["plates.auth.DigestRecordingModelBackend"]

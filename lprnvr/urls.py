@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/auth/", include(auth_urlpatterns)),
     *users_urlpatterns,
     path("api/cameras/", include("cameras.api.urls")),
+    path("", include("plates.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
