@@ -36,7 +36,7 @@ def _failure_keys(username: str, address: str) -> list[tuple[str, int]]:
     ]
 
 
-def _check_throttle(username: str, address: str) -> None:
+def check_login_throttle(username: str, address: str) -> None:
     now = time.time()
     for key, limit in _failure_keys(username, address):
         failures = [t for t in cache.get(key, []) if t > now - settings.LOGIN_FAILURE_WINDOW]
@@ -45,7 +45,7 @@ def _check_throttle(username: str, address: str) -> None:
             raise LoginThrottled(max(retry_after, 1))
 
 
-def _record_failure(username: str, address: str) -> None:
+def record_login_failure(username: str, address: str) -> None:
     now = time.time()
     for key, limit in _failure_keys(username, address):
         failures = [t for t in cache.get(key, []) if t > now - settings.LOGIN_FAILURE_WINDOW]
@@ -64,10 +64,10 @@ def issue_tokens(user: User) -> dict:
 
 def login(*, username: str, password: str, address: str, request=None) -> User | None:
     """The user for these credentials, or None. Raises LoginThrottled once too many failed."""
-    _check_throttle(username, address)
+    check_login_throttle(username, address)
     user = authenticate(request, username=username, password=password)
     if user is None:
-        _record_failure(username, address)
+        record_login_failure(username, address)
         return None
     cache.delete(_failure_keys(username, address)[0][0])
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())

@@ -39,7 +39,7 @@ class DigestAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Digest uri does not match the request."))
         username, address = params["username"], client_address(request)
         try:
-            account_services._check_throttle(username, address)
+            account_services.check_login_throttle(username, address)
         except account_services.LoginThrottled as exc:
             raise exceptions.Throttled(wait=exc.retry_after, detail=_("Too many failed logins.")) from exc
         user = (
@@ -51,7 +51,7 @@ class DigestAuthentication(BaseAuthentication):
         ha1 = auth.stored_ha1(user) if user is not None else None
         expected = auth.expected_response(params, ha1 or "0" * 32, request.method)
         if ha1 is None or not hmac.compare_digest(expected, params["response"]):
-            account_services._record_failure(username, address)
+            account_services.record_login_failure(username, address)
             raise exceptions.AuthenticationFailed(_("Invalid username or password."))
         return user, None
 
