@@ -294,3 +294,9 @@ CELERY_BEAT_SCHEDULE["cameras.discovery.requeue_stale"] = {
     "schedule": 60.0,
 }
 ONVIF_WSDL_DIR = env.str("ONVIF_WSDL_DIR", default="")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "DiscoveryJobStatusEnum": "cameras.models.DiscoveryJob.Status",
+        "DiscoveredStreamStatusEnum": "cameras.models.DiscoveredStream.Status",
+    }
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ def argv(url: str, *, timeout: float, binary: str = "ffprobe") -> list[str]:
 
 def probe(url: str, *, timeout: float = 8, binary: str = "ffprobe") -> StreamProbe:
     """Check that `url` serves a video stream; never raises for device-side failures."""
+    started = time.monotonic()
     try:
         done = subprocess.run(
             argv(url, timeout=timeout, binary=binary),
@@ -95,7 +97,11 @@ def probe(url: str, *, timeout: float = 8, binary: str = "ffprobe") -> StreamPro
     stderr = done.stderr.strip()
     if done.returncode != 0:
         last = stderr.splitlines()[-1] if stderr else f"ffprobe exit {done.returncode}"
-        return StreamProbe(ok=False, failure=classify(stderr), detail=redact(last)[:300])
+        failure = classify(stderr)
+        if failure in (FAILURE_NO_STREAM, FAILURE_ERROR) and time.monotonic() - started >= timeout * 0.9:
+            # A server that accepts and never answers ends as "Invalid data" once the socket timeout hits.
+            failure = FAILURE_TIMEOUT
+        return StreamProbe(ok=False, failure=failure, detail=redact(last)[:300])
     try:
         streams = json.loads(done.stdout or "{}").get("streams", [])
     except json.JSONDecodeError:

@@ -46,6 +46,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # nmap's connect scan opens and resets connections: that is not an error here
+
 
 class _Handler(BaseHTTPRequestHandler):
     device: Device
