@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -94,11 +95,24 @@ class DiscoveryJobDetailSerializer(DiscoveryJobSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(OpenApiTypes.ANY)
+class CredentialsField(serializers.Field):
+    """`user:password` (query string or JSON string) or a JSON object; parsed by the discovery service."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | dict):
+            return data
+        raise serializers.ValidationError(_('Expected "user:password" or {"username": ..., "password": ...}.'))
+
+    def to_representation(self, value):
+        return None  # never echoed
+
+
 class DiscoverRequestSerializer(serializers.Serializer):
     network_range = serializers.CharField(
         required=False, allow_blank=True, max_length=64, help_text=_("CIDR, e.g. 192.168.1.0/24.")
     )
-    credentials = serializers.JSONField(
+    credentials = CredentialsField(
         required=False,
         help_text=_('"user:password" or {"username": "...", "password": "..."} (JSON). Never echoed back.'),
     )

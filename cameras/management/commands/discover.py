@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from django.conf import settings
@@ -71,13 +70,13 @@ class Command(BaseCommand):
         import threading
 
         done = threading.Event()
-        if not quiet and sys.stderr.isatty():
+        if not quiet and self.stderr.isatty():
 
             def show():
                 while not done.wait(0.5):
                     fresh = DiscoveryJob.objects.get(pk=job.pk)
-                    sys.stderr.write(self._progress_line(fresh))
-                    sys.stderr.flush()
+                    self.stderr.write(self._progress_line(fresh), ending="")
+                    self.stderr.flush()
                 from django.db import connection
 
                 connection.close()
@@ -89,7 +88,7 @@ class Command(BaseCommand):
             done.set()
         if not quiet:
             job.refresh_from_db()
-            sys.stderr.write(self._progress_line(job) + "\n")
+            self.stderr.write(self._progress_line(job).lstrip("\r"))
 
     def _follow(self, job: DiscoveryJob, timeout: float, quiet: bool) -> None:
         deadline = time.monotonic() + timeout
@@ -98,14 +97,16 @@ class Command(BaseCommand):
             job.refresh_from_db()
             line = self._progress_line(job)
             if not quiet and line != last:
-                sys.stderr.write(line if sys.stderr.isatty() else line.lstrip("\r") + "\n")
-                sys.stderr.flush()
+                self.stderr.write(
+                    line if self.stderr.isatty() else line.lstrip("\r"), ending="" if self.stderr.isatty() else "\n"
+                )
+                self.stderr.flush()
                 last = line
             if job.is_finished:
                 break
             time.sleep(0.5)
-        if not quiet:
-            sys.stderr.write("\n")
+        if not quiet and self.stderr.isatty():
+            self.stderr.write("")
 
     def _report(self, job: DiscoveryJob, cached: bool, as_json: bool) -> None:
         devices = job.devices.prefetch_related("streams").order_by("ip")
