@@ -184,6 +184,7 @@ class DiscoveryJob(models.Model):
     cache_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
+    timings = models.JSONField(_("seconds per stage"), default=dict, blank=True)
     devices = models.ManyToManyField("DiscoveredDevice", related_name="jobs", blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)

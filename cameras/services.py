@@ -173,10 +173,15 @@ class _Progress:
     def __init__(self, job: DiscoveryJob):
         self.job = job
         self.last = 0.0
+        self.stage_started = time.monotonic()
+        self.timings: dict[str, float] = {}
 
     def update(self, stage: str | None = None, fraction: float | None = None, force: bool = False, **counts) -> None:
         if stage:
-            self.job.stage = stage
+            now = time.monotonic()
+            if self.job.stage in self.WEIGHTS:
+                self.timings[self.job.stage] = round(now - self.stage_started, 3)
+            self.job.stage, self.stage_started = stage, now
         for name, value in counts.items():
             setattr(self.job, name, value)
         if fraction is not None:
@@ -186,6 +191,8 @@ class _Progress:
         if force or stage or now - self.last > 0.5:
             self.last = now
             fields = {"stage": self.job.stage, "progress": self.job.progress, "heartbeat_at": timezone.now()}
+            if stage:
+                fields["timings"] = dict(self.timings)
             fields.update({name: getattr(self.job, name) for name in counts})
             DiscoveryJob.objects.filter(pk=self.job.pk).update(**fields)
 
@@ -373,7 +380,14 @@ def run_discovery_job(*, job_id: int) -> DiscoveryJob | None:
             for index, report in enumerate(reports)
         ]
         job.devices.add(*devices)
-        finish(job, status=DiscoveryJob.Status.SUCCEEDED, errors=errors, devices_found=len(devices))
+        progress.timings["storing"] = round(time.monotonic() - progress.stage_started, 3)
+        finish(
+            job,
+            status=DiscoveryJob.Status.SUCCEEDED,
+            errors=errors,
+            devices_found=len(devices),
+            timings=progress.timings,
+        )
         cache.set(_cache_name(job.cache_key), job.pk, settings.CACHE_TTL)
     except ScanError as exc:
         finish(job, status=DiscoveryJob.Status.FAILED, errors=errors, error=str(exc))

@@ -300,3 +300,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DiscoveredStreamStatusEnum": "cameras.models.DiscoveredStream.Status",
     }
 )
+# Device credentials never reach a log line (runserver request lines, URLs quoted in messages).
+LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "cameras.logs.RedactCredentialsFilter"}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_credentials")

@@ -80,7 +80,7 @@ class DiscoveryJobSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "network_range", "status", "stage", "progress", "hosts_total", "hosts_up",
                   "hosts_done", "devices_found", "streams_total", "streams_checked", "streams_ok", "attempts",
                   "with_credentials", "requested_by", "errors", "error", "created_at", "started_at", "finished_at",
-                  "duration_seconds"]  # fmt: skip
+                  "duration_seconds", "timings"]  # fmt: skip
         read_only_fields = fields
 
     def get_url(self, obj: DiscoveryJob) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import selectors
 import socket
 import struct
 import time
@@ -131,19 +132,59 @@ def probe_multicast(interface_address: str, *, timeout: float = 2.0) -> list[Pro
         return _collect(sock, message_id, time.monotonic() + timeout)
 
 
-def probe_unicast(hosts: list[str], *, timeout: float = 1.0) -> list[ProbeMatch]:
-    """Send the Probe straight to port 3702 of each host (works where multicast does not reach)."""
-    if not hosts:
-        return []
+def probe_unicast(hosts: list[str], *, timeout: float = 1.0, batch: int = 256) -> list[ProbeMatch]:
+    """Send the Probe straight to port 3702 of each host (works where multicast does not reach).
+
+    One connected socket per host, so a host without a responder (ICMP port unreachable) or one that
+    has answered is done early; only silent hosts hold the full `timeout`.
+    """
+    matches: list[ProbeMatch] = []
+    for start in range(0, len(hosts), batch):
+        matches += _probe_unicast_batch(hosts[start : start + batch], timeout)
+    return matches
+
+
+def _probe_unicast_batch(hosts: list[str], timeout: float) -> list[ProbeMatch]:
     message_id = f"urn:uuid:{uuid.uuid4()}"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP) as sock:
-        payload = probe_message(message_id)
+    payload = probe_message(message_id)
+    selector = selectors.DefaultSelector()
+    found: list[ProbeMatch] = []
+    try:
         for host in hosts:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
             try:
-                sock.sendto(payload, (host, PORT))
+                sock.setblocking(False)
+                sock.connect((host, PORT))
+                sock.send(payload)
             except OSError:
+                sock.close()
                 continue
-        return _collect(sock, message_id, time.monotonic() + timeout)
+            selector.register(sock, selectors.EVENT_READ, host)
+        deadline = time.monotonic() + timeout
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, _events in selector.select(remaining):
+                sock, host = key.fileobj, key.data
+                try:
+                    data = sock.recv(65535)
+                except BlockingIOError:
+                    continue
+                except OSError:  # ICMP port unreachable: no responder there
+                    data = b""
+                answers = parse_probe_matches(data, message_id) if data else []
+                for match in answers:
+                    match.source = host
+                found += answers
+                if answers or not data:
+                    selector.unregister(sock)
+                    sock.close()
+    finally:
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+        selector.close()
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -189,3 +189,23 @@ def test_ws_discovery_ignores_answers_to_other_probes():
     data = probe_matches("urn:uuid:other", "urn:uuid:x", "http://127.0.0.9/onvif/device_service", [])
     assert wsdiscovery.parse_probe_matches(data, "urn:uuid:mine") == []
     assert len(wsdiscovery.parse_probe_matches(data, "urn:uuid:other")) == 1
+
+
+def test_log_filter_masks_credentials():
+    from cameras.logs import RedactCredentialsFilter
+
+    record = logging.LogRecord(
+        "django.server", logging.INFO, __file__, 1, '"GET /api/cameras/discover?network_range=x&credentials=%s HTTP/1.1"',
+        ("admin:s3cret",), None,
+    )  # fmt: skip
+    RedactCredentialsFilter().filter(record)
+    assert "s3cret" not in record.getMessage() and "credentials=***" in record.getMessage()
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "url rtsp://admin:pw@127.0.0.1/x", None, None)
+    RedactCredentialsFilter().filter(record)
+    assert record.getMessage() == "url rtsp://***:***@127.0.0.1/x"
+
+
+def test_configured_console_handler_carries_the_filter():
+    from django.conf import settings
+
+    assert "redact_credentials" in settings.LOGGING["handlers"]["console"]["filters"]
