@@ -228,3 +228,40 @@ def test_adopt_creates_one_camera_per_channel_with_encrypted_credentials(lab):
     again = services.adopt(stream_ids=[device.streams.get(channel=3, substream=True).pk])
     assert [c.pk for c in again] == [camera.pk]
     assert Camera.objects.count() == 4
+
+
+def test_discovery_tasks_go_to_the_discovery_queue():
+    from lprnvr.celery import app
+
+    for name in ("cameras.discovery.run_job", "cameras.discovery.requeue_stale"):
+        assert name in app.tasks
+        assert app.amqp.router.route({}, name)["queue"].name == "discovery"
+    assert "cameras.discovery.requeue_stale" in {e["task"] for e in app.conf.beat_schedule.values()}
+
+
+def test_admin_action_adopts_and_pages_never_show_credentials(admin_user):
+    from django.test import Client
+
+    from cameras.models import DiscoveredStream
+
+    device = DiscoveredDevice.objects.create(ip="127.0.0.41", brand="hikvision", model="DS-X", http_port=80,
+                                             rtsp_port=554, username="admin", password="adm-secret-7")  # fmt: skip
+    DiscoveredStream.objects.create(device=device, url="rtsp://admin:adm-secret-7@127.0.0.41:554/Streaming/Channels/101",
+                                    status="ok")  # fmt: skip
+    job = DiscoveryJob.objects.create(network_range="127.0.0.40/30", username="admin", password="adm-secret-7")
+    job.devices.add(device)
+    client = Client()
+    client.force_login(admin_user)
+    for url in (
+        f"/admin/cameras/discovereddevice/{device.pk}/change/",
+        f"/admin/cameras/discoveryjob/{job.pk}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "adm-secret-7" not in page.content.decode()
+    response = client.post(
+        "/admin/cameras/discovereddevice/", {"action": "adopt_devices", "_selected_action": [device.pk]}
+    )
+    assert response.status_code == 302
+    camera = Camera.objects.get(ip="127.0.0.41")
+    assert camera.password == "adm-secret-7" and camera.rtsp_url.endswith("/101")
