@@ -66,6 +66,8 @@ def _onvif_module():
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+    # zeep logs every SOAP envelope at DEBUG: the WS-UsernameToken (digest, nonce, created) included.
+    logging.getLogger("zeep.transports").setLevel(max(logging.INFO, logging.getLogger("zeep.transports").level))
     return onvif
 
 

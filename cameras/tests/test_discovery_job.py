@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cameras import services
 from cameras.models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
+from cameras.services import devices as devices_service
 from cameras.tests.conftest import LAB_RANGE
 from cameras.tests.doubles.lab import PASSWORD, USERNAME
 
@@ -72,6 +73,7 @@ def test_full_scan_finds_every_device_and_channel(lab, caplog):
         cursor.execute("SELECT url FROM cameras_discoveredstream")
         assert all(PASSWORD not in row[0] and "Cam-pass" not in row[0] for row in cursor.fetchall())
     assert "Cam-pass" not in caplog.text
+    assert "UsernameToken" not in caplog.text and "PasswordDigest" not in caplog.text  # zeep's DEBUG envelopes
     assert "Cam-pass" not in str(job.errors)
     assert all("Cam-pass" not in s.detail and "Cam-pass" not in s.display_url for s in DiscoveredStream.objects.all())
     # Only the ONVIF calls we mean, no pull-point subscription left on the camera.
@@ -99,13 +101,15 @@ def test_match_order_serial_then_mac_then_ip():
     by_ip = DiscoveredDevice.objects.create(ip="127.0.0.50")
     by_mac = DiscoveredDevice.objects.create(ip="127.0.0.51", mac="AA:BB:CC:00:00:01")
     by_serial = DiscoveredDevice.objects.create(ip="127.0.0.52", serial="S-1", mac="AA:BB:CC:00:00:09")
-    assert services._match_device(DeviceReport(ip="127.0.0.50", open_ports=[])) == by_ip
-    assert services._match_device(DeviceReport(ip="127.0.0.50", open_ports=[], mac="AA:BB:CC:00:00:01")) == by_mac
+    assert devices_service._match_device(DeviceReport(ip="127.0.0.50", open_ports=[])) == by_ip
+    assert (
+        devices_service._match_device(DeviceReport(ip="127.0.0.50", open_ports=[], mac="AA:BB:CC:00:00:01")) == by_mac
+    )
     report = DeviceReport(ip="127.0.0.50", open_ports=[], serial="S-1", mac="AA:BB:CC:00:00:01")
-    assert services._match_device(report) == by_serial
+    assert devices_service._match_device(report) == by_serial
     # An address now used by another device (different serial) is not a match.
     other = DeviceReport(ip="127.0.0.52", open_ports=[], serial="S-2")
-    assert services._match_device(other) is None
+    assert devices_service._match_device(other) is None
 
 
 def test_wrong_credentials_stop_at_one_refused_login_per_host(lab):

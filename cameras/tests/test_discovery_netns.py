@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from cameras import services
 from cameras.clients import wsdiscovery
+from cameras.services import discovery
 
 ROOT = Path(__file__).resolve().parents[2]
 RESPONDER = Path(__file__).with_name("doubles") / "wsd_responder.py"
@@ -74,13 +74,13 @@ def test_the_scan_multicasts_only_out_of_an_interface_inside_the_range(settings,
 
     sent = []
     monkeypatch.setattr(wsdiscovery, "probe_multicast", lambda address, **kw: sent.append(address) or [])
-    monkeypatch.setattr(services, "local_interface_addresses", lambda: ["198.18.0.1", "198.19.5.5"])
+    monkeypatch.setattr(discovery, "local_interface_addresses", lambda: ["198.18.0.1", "198.19.5.5"])
     settings.DISCOVERY_WS_MULTICAST = True
-    services._ws_discovery(ipaddress.ip_network("198.18.0.0/24"), [])
+    discovery._ws_discovery(ipaddress.ip_network("198.18.0.0/24"), [])
     assert sent == ["198.18.0.1"]
     sent.clear()
-    services._ws_discovery(ipaddress.ip_network("127.0.0.0/24"), [])  # loopback: never
+    discovery._ws_discovery(ipaddress.ip_network("127.0.0.0/24"), [])  # loopback: never
     assert sent == []
     settings.DISCOVERY_WS_MULTICAST = False
-    services._ws_discovery(ipaddress.ip_network("198.18.0.0/24"), [])
+    discovery._ws_discovery(ipaddress.ip_network("198.18.0.0/24"), [])
     assert sent == []
