@@ -49,7 +49,7 @@ class DeviceReport:
     rtsp_port: int | None = None
     onvif_port: int | None = None
     identified_by: list[str] = field(default_factory=list)
-    login: str = ""  # "ok", "refused" or "" (not tried)
+    login: str = ""  # "ok", "refused", "required" (asked, none given) or "" (not tried)
     candidates: list[Candidate] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
 
@@ -146,6 +146,8 @@ def identify_host(
     if wsd is not None:
         onvif_ports += [port for address, port in wsd.hosts() if address == host.ip]
         report.identified_by.append("ws-discovery")
+        if report.brand == "generic":
+            report.brand = "onvif"  # it announced itself as an ONVIF video transmitter
         report.name = report.name or wsd.scope("name")
     onvif_ports += [p for p in HTTP_PORTS if p in ports and p != 8000]  # 8000: Hikvision's binary SDK port
     if not refused and report.login != "ok":
@@ -165,7 +167,7 @@ def identify_host(
             report.login = "ok" if has_credentials else ""
             break
     if refused:
-        report.login = "refused"
+        report.login = "refused" if has_credentials else "required"
 
     if onvif_device is not None:
         report.manufacturer = report.manufacturer or onvif_device.manufacturer
@@ -173,7 +175,7 @@ def identify_host(
         report.firmware = report.firmware or onvif_device.firmware
         report.serial = report.serial or onvif_device.serial
         report.mac = report.mac or onvif_device.mac
-        if report.brand == "generic":
+        if report.brand in ("generic", "onvif"):
             report.brand = KNOWN_MANUFACTURERS.get(onvif_device.manufacturer.lower(), "onvif")
         groups = onvif_device.channels()
         report.channels = report.channels or len(groups)

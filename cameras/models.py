@@ -235,7 +235,7 @@ class DiscoveredDevice(models.Model):
         max_length=16,
         blank=True,
         default="",
-        help_text=_("ok, refused (the credentials were rejected) or empty when never tried."),
+        help_text=_("ok, refused (credentials rejected), required (none given) or empty when never tried."),
     )
     # The credentials that worked, kept (encrypted) so adoption can create cameras without asking again.
     username = EncryptedTextField(_("username"), blank=True, default="")

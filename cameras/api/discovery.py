@@ -211,9 +211,13 @@ class DiscoverView(APIView):
 
 
 class DiscoveryJobListView(generics.ListAPIView):
+    """The latest 200 jobs, newest first."""
+
     permission_classes = [IsAdmin]
     serializer_class = DiscoveryJobSerializer
-    queryset = DiscoveryJob.objects.select_related("requested_by").all()
+
+    def get_queryset(self):
+        return DiscoveryJob.objects.select_related("requested_by").order_by("-created_at")[:200]
 
     @extend_schema(tags=["discovery"])
     def get(self, request, *args, **kwargs):

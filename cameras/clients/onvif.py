@@ -136,7 +136,44 @@ def _camera_class():
                 if name.lower() in SERVICES and capability is not None and "XAddr" in capability:
                     self.xaddrs[SERVICES[name.lower()]["ns"]] = capability["XAddr"]
 
+        def create_onvif_service(self, name, from_template=True, portType=None):
+            # As the stock method, but on a WSDL parsed once per process (parsing is ~70% of a probe's CPU).
+            from zeep import Client
+
+            name = name.lower()
+            xaddr, wsdl_file, binding_name = self.get_definition(name, portType)
+            wsse = onvif.client.UsernameDigestTokenDtDiff(self.user, self.passwd, dt_diff=self.dt_diff, use_digest=True)
+            client = Client(wsdl=_document(wsdl_file), wsse=wsse, transport=self.transport, settings=_zeep_settings())
+            service = onvif.ONVIFService(
+                xaddr,
+                self.user,
+                self.passwd,
+                wsdl_file,
+                zeep_client=client,
+                dt_diff=self.dt_diff,
+                binding_name=binding_name,
+                transport=self.transport,
+            )
+            with self.services_lock:
+                self.services[name] = service
+                setattr(self, name, service)
+            return service
+
     return Camera
+
+
+def _zeep_settings():
+    from zeep.settings import Settings
+
+    return Settings(strict=False, xml_huge_tree=True)  # what onvif-zeep uses
+
+
+@lru_cache(maxsize=32)
+def _document(path: str):
+    """A parsed WSDL, shared by every probe (read-only once parsed)."""
+    from zeep.wsdl import Document
+
+    return Document(path, _transport(10), settings=_zeep_settings())
 
 
 def _translate(exc: BaseException) -> DeviceError:

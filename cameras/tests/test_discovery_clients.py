@@ -209,3 +209,24 @@ def test_configured_console_handler_carries_the_filter():
     from django.conf import settings
 
     assert "redact_credentials" in settings.LOGGING["handlers"]["console"]["filters"]
+
+
+def test_onvif_recorder_profiles_group_into_channels_concurrently():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cameras.tests.doubles.http_devices import Device, OnvifHandler, Running, start_http
+
+    running = Running()
+    nvrs = [Device(f"127.0.0.{21 + i}", USERNAME, PASSWORD, model=f"NVR-{i}", channels=3) for i in range(3)]
+    try:
+        for nvr in nvrs:
+            start_http(running, OnvifHandler, nvr, 8080)
+        with ThreadPoolExecutor(3) as pool:  # the parsed WSDLs are shared between threads
+            results = list(pool.map(lambda d: onvif.probe(d.address, 8080, USERNAME, PASSWORD, timeout=3), nvrs * 2))
+    finally:
+        running.stop()
+    assert [r.model for r in results] == ["NVR-0", "NVR-1", "NVR-2"] * 2
+    groups = results[0].channels()
+    assert [[p.stream_uri.rsplit(":554", 1)[1] for p in g] for g in groups] == [
+        ["/onvif/ch1/1", "/onvif/ch1/2"], ["/onvif/ch2/1", "/onvif/ch2/2"], ["/onvif/ch3/1", "/onvif/ch3/2"],
+    ]  # fmt: skip

@@ -269,3 +269,10 @@ def test_admin_action_adopts_and_pages_never_show_credentials(admin_user):
     assert response.status_code == 302
     camera = Camera.objects.get(ip="127.0.0.41")
     assert camera.password == "adm-secret-7" and camera.rtsp_url.endswith("/101")
+
+
+def test_a_scan_without_credentials_reports_what_needs_them(lab):
+    job = scan(f"{lab.onvif.address}/32", username="", password="")
+    device = job.devices.get()
+    assert device.login == "required" and not job.with_credentials
+    assert {s.failure for s in device.streams.all()} == {"auth"}  # the RTSP server asks for them too
