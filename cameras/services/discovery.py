@@ -13,7 +13,7 @@ import logging
 import socket
 import struct
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict, deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
@@ -257,18 +257,36 @@ def _identify(hosts, wsd_by_ip, *, username: str, password: str, progress: _Prog
 
 
 def _validate(reports: list[DeviceReport], *, username: str, password: str, progress: _Progress):
-    """ffprobe every (channel, main/sub) slot, bounded; open-ended recorders grow channel by channel."""
+    """ffprobe every (channel, main/sub) slot: DISCOVERY_FFPROBE_CONCURRENCY at once in all, at most
+    DISCOVERY_FFPROBE_PER_DEVICE per device (recorders cap their RTSP sessions), devices served round
+    robin; open-ended recorders grow channel by channel."""
     progress.update(stage=DiscoveryJob.Stage.VALIDATING, fraction=0)
     results: dict[int, list[tuple[Candidate, ffprobe.StreamProbe]]] = {i: [] for i in range(len(reports))}
+    queues = {i: deque(_slots(report)) for i, report in enumerate(reports)}
+    in_flight: Counter[int] = Counter()
+    limit_total = max(1, settings.DISCOVERY_FFPROBE_CONCURRENCY)
+    limit_device = max(1, settings.DISCOVERY_FFPROBE_PER_DEVICE)
+    total = sum(len(q) for q in queues.values())
     checked = ok = 0
-    workers = max(1, settings.DISCOVERY_FFPROBE_CONCURRENCY)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ffprobe") as pool:
-        futures = {pool.submit(_validate_slot, slot): i for i, report in enumerate(reports) for slot in _slots(report)}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
+    futures: dict = {}
+    with ThreadPoolExecutor(max_workers=limit_total, thread_name_prefix="ffprobe") as pool:
+
+        def fill() -> None:
+            added = True
+            while added and len(futures) < limit_total:
+                added = False
+                for index, queue in queues.items():
+                    if queue and in_flight[index] < limit_device and len(futures) < limit_total:
+                        futures[pool.submit(_validate_slot, queue.popleft())] = index
+                        in_flight[index] += 1
+                        added = True
+
+        fill()
+        while futures:
+            done, _pending = wait(list(futures), timeout=1, return_when=FIRST_COMPLETED)
             for future in done:
-                index = futures[future]
+                index = futures.pop(future)
+                in_flight[index] -= 1
                 candidate, result = future.result()
                 results[index].append((candidate, result))
                 checked += 1
@@ -277,17 +295,14 @@ def _validate(reports: list[DeviceReport], *, username: str, password: str, prog
                 if _walk_on(report, candidate, result):
                     following = candidate.channel + 1
                     report.candidates += template_candidates(report, [following], username=username, password=password)
-                    for slot in _slots(report, channels=[following]):
-                        new = pool.submit(_validate_slot, slot)
-                        futures[new] = index
-                        pending.add(new)
+                    new = _slots(report, channels=[following])
+                    queues[index].extend(new)
+                    total += len(new)
+            fill()
             progress.update(
-                fraction=checked / max(1, len(futures)),
-                streams_total=len(futures),
-                streams_checked=checked,
-                streams_ok=ok,
+                fraction=checked / max(1, total), streams_total=total, streams_checked=checked, streams_ok=ok
             )
-        progress.update(force=True, streams_total=len(futures), streams_checked=checked, streams_ok=ok)
+    progress.update(force=True, streams_total=total, streams_checked=checked, streams_ok=ok)
     return results
 
 

@@ -276,3 +276,50 @@ def test_a_scan_without_credentials_reports_what_needs_them(lab):
     device = job.devices.get()
     assert device.login == "required" and not job.with_credentials
     assert {s.failure for s in device.streams.all()} == {"auth"}  # the RTSP server asks for them too
+
+
+def test_validation_caps_sessions_per_device_and_walks_unknown_recorders(monkeypatch, settings):
+    import threading
+    import time
+    from collections import Counter
+    from urllib.parse import urlsplit
+
+    from cameras.clients import ffprobe
+    from cameras.identify import DeviceReport, template_candidates
+    from cameras.services import discovery
+
+    settings.DISCOVERY_FFPROBE_CONCURRENCY = 5
+    settings.DISCOVERY_FFPROBE_PER_DEVICE = 2
+    running, peak, lock = Counter(), Counter(), threading.Lock()
+
+    def fake_probe(url, **kwargs):
+        host = urlsplit(url).hostname
+        with lock:
+            running[host] += 1
+            running["all"] += 1
+            peak[host] = max(peak[host], running[host])
+            peak["all"] = max(peak["all"], running["all"])
+        time.sleep(0.05)
+        with lock:
+            running[host] -= 1
+            running["all"] -= 1
+        ok = not (host == "127.0.0.62" and "channel=4&" in url)  # the unknown recorder has 3 channels
+        return ffprobe.StreamProbe(ok=ok, failure="" if ok else "no_stream")
+
+    monkeypatch.setattr(ffprobe, "probe", fake_probe)
+    dvr = DeviceReport(ip="127.0.0.61", open_ports=[554], brand="dahua", channels=8, rtsp_port=554)
+    dvr.candidates = template_candidates(dvr, list(range(1, 9)), username="u", password="p")
+    unknown = DeviceReport(ip="127.0.0.62", open_ports=[554, 34567], brand="xmeye", channels=0, rtsp_port=554)
+    unknown.candidates = template_candidates(unknown, [1], username="u", password="p")
+    results = discovery._validate([dvr, unknown], username="u", password="p", progress=_NoProgress())
+    assert len(results[0]) == 16 and all(r.ok for _c, r in results[0])
+    assert sorted((c.channel, r.ok) for c, r in results[1] if not c.substream) == [
+        (1, True), (2, True), (3, True), (4, False),
+    ]  # fmt: skip
+    assert peak["127.0.0.61"] <= 2 and peak["127.0.0.62"] <= 2 and peak["all"] <= 5
+    assert peak["all"] >= 3  # both devices were served at once
+
+
+class _NoProgress:
+    def update(self, *args, **kwargs):
+        pass
