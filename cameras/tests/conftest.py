@@ -1,7 +1,8 @@
 """Discovery test fixtures: the device doubles "lab" on loopback, and a guard on every target address.
 
 ABSOLUTE RULE: tests send packets only to 127.0.0.0/8 (and multicast only inside a network namespace
-the test creates). The guard below fails a test whose code would scan or probe anything else.
+the test creates). The guard below fails a test whose code would scan (nmap), probe (WS-Discovery
+unicast, ONVIF, ISAPI/CGI/banner HTTP) or ffprobe anything else.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def _discovery_settings(settings, monkeypatch):
     settings.DISCOVERY_API_WAIT = 30
     settings.DISCOVERY_MAX_CHANNELS = 8
 
-    from cameras.clients import nmap, wsdiscovery
+    from urllib.parse import urlsplit
+
+    from cameras.clients import ffprobe, http, nmap, onvif, wsdiscovery
 
     real_scan, real_unicast = nmap.scan, wsdiscovery.probe_unicast
+    real_ffprobe, real_get, real_onvif = ffprobe.probe, http.get, onvif.probe
 
     def guarded_scan(network_range, **kwargs):
         _assert_loopback(network_range)
@@ -46,8 +50,23 @@ def _discovery_settings(settings, monkeypatch):
             _assert_loopback(host)
         return real_unicast(hosts, **kwargs)
 
+    def guarded_ffprobe(url, **kwargs):
+        _assert_loopback(urlsplit(url).hostname)
+        return real_ffprobe(url, **kwargs)
+
+    def guarded_get(session, url, **kwargs):
+        _assert_loopback(urlsplit(url).hostname)
+        return real_get(session, url, **kwargs)
+
+    def guarded_onvif(host, *args, **kwargs):
+        _assert_loopback(host)
+        return real_onvif(host, *args, **kwargs)
+
     monkeypatch.setattr(nmap, "scan", guarded_scan)
     monkeypatch.setattr(wsdiscovery, "probe_unicast", guarded_unicast)
+    monkeypatch.setattr(ffprobe, "probe", guarded_ffprobe)
+    monkeypatch.setattr(http, "get", guarded_get)
+    monkeypatch.setattr(onvif, "probe", guarded_onvif)
 
 
 @pytest.fixture(scope="session")

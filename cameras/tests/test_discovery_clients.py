@@ -230,3 +230,14 @@ def test_onvif_recorder_profiles_group_into_channels_concurrently():
     assert [[p.stream_uri.rsplit(":554", 1)[1] for p in g] for g in groups] == [
         ["/onvif/ch1/1", "/onvif/ch1/2"], ["/onvif/ch2/1", "/onvif/ch2/2"], ["/onvif/ch3/1", "/onvif/ch3/2"],
     ]  # fmt: skip
+
+
+def test_the_guard_is_in_place():
+    # Checked without calling anything with a foreign target: a missing guard must not send a packet.
+    from cameras.tests.conftest import _assert_loopback
+
+    for function in (nmap.scan, ffprobe.probe, onvif.probe, wsdiscovery.probe_unicast):
+        assert function.__name__.startswith("guarded_")
+    _assert_loopback("127.0.0.16/28")
+    with pytest.raises(AssertionError, match=r"only 127\.0\.0\.0/8"):
+        _assert_loopback("192.0.2.0/24")
