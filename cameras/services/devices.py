@@ -64,7 +64,9 @@ def store_report(
     device.channels = max(report.channels, max(working_channels, default=0))
     device.last_seen = now
     device.save()
+    seen = set()
     for candidate, result in results:
+        seen.add((candidate.channel, candidate.substream))
         DiscoveredStream.objects.update_or_create(
             device=device,
             channel=candidate.channel,
@@ -81,6 +83,18 @@ def store_report(
                 "checked_at": now,
             },
         )
+    if seen:
+        # Streams this scan no longer offers (a recorder with fewer channels now): dropped, or kept
+        # as failed when a camera was adopted from them.
+        for stream in device.streams.all():
+            if (stream.channel, stream.substream) in seen:
+                continue
+            if stream.camera_id:
+                stream.status, stream.failure = DiscoveredStream.Status.FAILED, DiscoveredStream.Failure.NO_STREAM
+                stream.detail, stream.checked_at = "not offered by the device in the last scan", now
+                stream.save(update_fields=["status", "failure", "detail", "checked_at"])
+            else:
+                stream.delete()
     return device
 
 

@@ -303,6 +303,11 @@ def _validate(reports: list[DeviceReport], *, username: str, password: str, prog
                 fraction=checked / max(1, total), streams_total=total, streams_checked=checked, streams_ok=ok
             )
     progress.update(force=True, streams_total=total, streams_checked=checked, streams_ok=ok)
+    # The probe that ended a channel walk is not a stream of the device: keep it out of the results.
+    for index, report in enumerate(reports):
+        if report.channels == 0 and report.brand in OPEN_ENDED_BRANDS:
+            last = max((c.channel for c, r in results[index] if r.ok), default=1)
+            results[index] = [(c, r) for c, r in results[index] if c.channel <= last]
     return results
 
 

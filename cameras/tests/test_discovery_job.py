@@ -61,9 +61,9 @@ def test_full_scan_finds_every_device_and_channel(lab, caplog):
 
     xm = devices[lab.xmeye.address]
     assert xm.brand == "xmeye" and xm.channels == 2
-    xm_streams = streams_of(xm)
-    assert [xm_streams[(c, "main")].status for c in (1, 2, 3)] == ["ok", "ok", "failed"]
-    assert xm_streams[(3, "main")].failure == "no_stream"
+    # Channels walked 1, 2, 3: channel 3 answered 404, so the DVR has 2 (the probe that ended the walk
+    # is not kept as a stream of the device).
+    assert sorted(streams_of(xm)) == [(1, "main"), (1, "sub"), (2, "main"), (2, "sub")]
 
     # Credentials: wiped from the job, absent from its errors, from every log line and from stored details.
     assert (job.username, job.password) == ("", "")
@@ -292,9 +292,12 @@ def test_validation_caps_sessions_per_device_and_walks_unknown_recorders(monkeyp
     settings.DISCOVERY_FFPROBE_PER_DEVICE = 2
     running, peak, lock = Counter(), Counter(), threading.Lock()
 
+    probed = Counter()
+
     def fake_probe(url, **kwargs):
         host = urlsplit(url).hostname
         with lock:
+            probed[host] += 1
             running[host] += 1
             running["all"] += 1
             peak[host] = max(peak[host], running[host])
@@ -313,9 +316,9 @@ def test_validation_caps_sessions_per_device_and_walks_unknown_recorders(monkeyp
     unknown.candidates = template_candidates(unknown, [1], username="u", password="p")
     results = discovery._validate([dvr, unknown], username="u", password="p", progress=_NoProgress())
     assert len(results[0]) == 16 and all(r.ok for _c, r in results[0])
-    assert sorted((c.channel, r.ok) for c, r in results[1] if not c.substream) == [
-        (1, True), (2, True), (3, True), (4, False),
-    ]  # fmt: skip
+    # Walked 1, 2, 3 (working) and 4 (404: the end, not kept as a stream).
+    assert sorted((c.channel, r.ok) for c, r in results[1] if not c.substream) == [(1, True), (2, True), (3, True)]
+    assert probed["127.0.0.62"] == 8  # fmt: skip
     assert peak["127.0.0.61"] <= 2 and peak["127.0.0.62"] <= 2 and peak["all"] <= 5
     assert peak["all"] >= 3  # both devices were served at once
 
@@ -323,3 +326,25 @@ def test_validation_caps_sessions_per_device_and_walks_unknown_recorders(monkeyp
 class _NoProgress:
     def update(self, *args, **kwargs):
         pass
+
+
+def test_rediscovery_drops_channels_the_device_no_longer_offers(lab):
+    device = scan(f"{lab.dahua.address}/32").devices.get()
+    services.adopt(stream_ids=[device.streams.get(channel=3, substream=False).pk])
+    lab.dahua.channels = 2  # the recorder was reconfigured
+    try:
+        scan(f"{lab.dahua.address}/32")
+    finally:
+        lab.dahua.channels = 4
+    streams = streams_of(device)
+    assert sorted(k for k, s in streams.items() if s.status == "ok") == [
+        (1, "main"),
+        (1, "sub"),
+        (2, "main"),
+        (2, "sub"),
+    ]
+    # Channel 3 had been adopted: kept, marked failed; channel 4 was not: gone.
+    assert streams[(3, "main")].status == "failed" and streams[(3, "main")].camera is not None
+    assert (4, "main") not in streams
+    device.refresh_from_db()
+    assert device.channels == 2
