@@ -19,7 +19,7 @@ from .models import expand_rtsp_template
 
 logger = logging.getLogger(__name__)
 
-HTTP_PORTS = (80, 8899, 8000, 443)
+HTTP_PORTS = (80, 8899, 443)  # not 8000: Hikvision's SDK port speaks a binary protocol
 RTSP_PORTS = (554, 8554)
 KNOWN_MANUFACTURERS = {"hikvision": "hikvision", "dahua": "dahua", "xiongmai": "xmeye", "xmeye": "xmeye"}
 
@@ -108,7 +108,7 @@ def identify_host(
     """Fingerprint, then the brand's own API, then ONVIF; build the candidate stream list."""
     ports = sorted(set(host.open_ports))
     report = DeviceReport(ip=host.ip, open_ports=ports, mac=host.mac)
-    report.http_port = next((p for p in HTTP_PORTS if p in ports and p != 8000), None)
+    report.http_port = next((p for p in HTTP_PORTS if p in ports), None)
     report.rtsp_port = next((p for p in RTSP_PORTS if p in ports), None)
     has_credentials = bool(username or password)
 
@@ -149,7 +149,7 @@ def identify_host(
         if report.brand == "generic":
             report.brand = "onvif"  # it announced itself as an ONVIF video transmitter
         report.name = report.name or wsd.scope("name")
-    onvif_ports += [p for p in HTTP_PORTS if p in ports and p != 8000]  # 8000: Hikvision's binary SDK port
+    onvif_ports += [p for p in HTTP_PORTS if p in ports]
     if not refused and report.login != "ok":
         for port in dict.fromkeys(onvif_ports):
             try:
