@@ -297,3 +297,36 @@ CELERY_BEAT_SCHEDULE["plates-backup"] = {
     "schedule": crontab(hour=PLATES_BACKUP_HOUR, minute=0),
 }
 AUTHENTICATION_BACKENDS = ["plates.auth.DigestRecordingModelBackend"]
+
+# --- Discovery (cameras app; see docs/discovery.md) -------------------------------------------
+SCAN_PORTS = env.list("SCAN_PORTS", cast=int, default=[80, 443, 554, 8000, 8554, 8899, 34567, 37777])
+ONVIF_TIMEOUT = env.float("ONVIF_TIMEOUT", default=5)
+# Range the discover endpoint scans when the request names none; empty: the request must name one.
+DEFAULT_NETWORK_RANGE = env.str("DEFAULT_NETWORK_RANGE", default="")
+DISCOVERY_MAX_HOSTS = env.int("DISCOVERY_MAX_HOSTS", default=1024)
+DISCOVERY_ALLOW_PUBLIC = env.bool("DISCOVERY_ALLOW_PUBLIC", default=False)
+DISCOVERY_SCAN_TIMEOUT = env.int("DISCOVERY_SCAN_TIMEOUT", default=300)
+DISCOVERY_HOST_TIMEOUT = env.int("DISCOVERY_HOST_TIMEOUT", default=30)
+DISCOVERY_API_WAIT = env.float("DISCOVERY_API_WAIT", default=20)
+DISCOVERY_CONCURRENCY = env.int("DISCOVERY_CONCURRENCY", default=16)
+DISCOVERY_FFPROBE_TIMEOUT = env.float("DISCOVERY_FFPROBE_TIMEOUT", default=8)
+DISCOVERY_FFPROBE_CONCURRENCY = env.int("DISCOVERY_FFPROBE_CONCURRENCY", default=8)
+DISCOVERY_FFPROBE_PER_DEVICE = env.int("DISCOVERY_FFPROBE_PER_DEVICE", default=2)
+DISCOVERY_MAX_CHANNELS = env.int("DISCOVERY_MAX_CHANNELS", default=64)
+DISCOVERY_WS_MULTICAST = env.bool("DISCOVERY_WS_MULTICAST", default=True)
+DISCOVERY_WS_TIMEOUT = env.float("DISCOVERY_WS_TIMEOUT", default=2)
+DISCOVERY_JOB_TIMEOUT = env.int("DISCOVERY_JOB_TIMEOUT", default=900)
+CELERY_BEAT_SCHEDULE["cameras.discovery.requeue_stale"] = {
+    "task": "cameras.discovery.requeue_stale",
+    "schedule": 60.0,
+}
+ONVIF_WSDL_DIR = env.str("ONVIF_WSDL_DIR", default="")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "DiscoveryJobStatusEnum": "cameras.models.DiscoveryJob.Status",
+        "DiscoveredStreamStatusEnum": "cameras.models.DiscoveredStream.Status",
+    }
+)
+# Device credentials never reach a log line (runserver request lines, URLs quoted in messages).
+LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "cameras.logs.RedactCredentialsFilter"}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_credentials")
