@@ -267,7 +267,10 @@ def main() -> None:
         f"issue's floor: {batches} batches of {batch} x {args.latency * 1000:.0f} ms per camera, cameras in parallel "
         f"= {floor:.3f} s"
     )
-    print(f"  wall / issue's floor = {wall / floor:.2f}x (target <= 2x)")
+    print(
+        f"  wall / issue's floor = {wall / floor:.2f}x (target <= 2x); "
+        f"pushing alone (without the service call) / issue's floor = {median('push') / floor:.2f}x"
+    )
     print(
         f"round-trip floor: {round_trips} round trips per camera (digest challenge, 1 search, {batches} PUTs) x "
         f"{args.latency * 1000:.0f} ms = {rt_floor:.3f} s"
