@@ -520,8 +520,10 @@ class ISAPIClient:
             headers["Authorization"] = authorization
         response = self._send(method, path, body, headers, timeout)
         if response.status_code == 401 and self._digest.challenged(response.headers):
-            headers["Authorization"] = self._digest.header(method, path)
-            response = self._send(method, path, body, headers, timeout)
+            authorization = self._digest.header(method, path)
+            if authorization:  # else a challenge we cannot answer (algorithm, qop): the 401 stands
+                headers["Authorization"] = authorization
+                response = self._send(method, path, body, headers, timeout)
         if response.status_code == 401:
             self._auth_failure = self._auth_error(response)
             raise self._auth_failure
