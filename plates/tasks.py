@@ -7,10 +7,11 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="plates.run_job_camera", bind=True, max_retries=None, acks_late=True)
+@shared_task(name="plates.run_job_camera", bind=True, max_retries=None, acks_late=True, ignore_result=True)
 def run_job_camera_task(self, job_camera_id: int) -> None:
     """One camera's part of a job. Transient device failures come back as RetryLater: retried with
-    exponential backoff and jitter (the service counts attempts and gives up at PLATES_RETRY_ATTEMPTS)."""
+    exponential backoff and jitter (the service counts attempts and gives up at PLATES_RETRY_ATTEMPTS).
+    Its outcome is in the job rows, so no result is stored in the backend."""
     try:
         services.run_job_camera(job_camera_id)
     except services.RetryLater as exc:

@@ -22,15 +22,19 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.request import parse_http_list, parse_keqv_list
 
-import requests
-from requests.auth import HTTPDigestAuth
+import urllib3
+import urllib3.connectionpool
+from urllib3 import exceptions as u3
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +345,80 @@ def parse_search_result(body: bytes) -> SearchPage:
     )
 
 
+# --- Transport -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """A camera's answer: status, body (read whole) and headers."""
+
+    status_code: int
+    content: bytes
+    headers: Any = field(repr=False)
+
+
+_HASHES = {
+    "MD5": hashlib.md5,
+    "MD5-SESS": hashlib.md5,
+    "SHA": hashlib.sha1,
+    "SHA-256": hashlib.sha256,
+    "SHA-512": hashlib.sha512,
+}
+
+
+class _Digest:
+    """HTTP Digest (RFC 2617/7616) for one connection's requests, as `requests.auth.HTTPDigestAuth`
+    computes it: the `uri` is the full request target (query included), qop `auth`, nc per nonce."""
+
+    def __init__(self, username: str, password: str):
+        self._username = username
+        self._password = password
+        self._challenge: dict[str, str] = {}
+        self._nonce = ""
+        self._count = 0
+
+    def challenged(self, headers) -> bool:
+        """Take the Digest challenge of a 401; False when it carries none."""
+        for value in headers.getlist("WWW-Authenticate") if hasattr(headers, "getlist") else []:
+            scheme, _, rest = value.strip().partition(" ")
+            if scheme.lower() == "digest":
+                self._challenge = {k.lower(): v for k, v in parse_keqv_list(parse_http_list(rest)).items()}
+                return "nonce" in self._challenge
+        return False
+
+    def header(self, method: str, target: str) -> str | None:
+        c = self._challenge
+        if "nonce" not in c:
+            return None
+        algorithm = c.get("algorithm", "MD5")
+        hash_ = _HASHES.get(algorithm.upper())
+        qop = c.get("qop")
+        if hash_ is None or (qop and "auth" not in [q.strip() for q in qop.split(",")]):
+            return None
+
+        def h(text: str) -> str:
+            return hash_(text.encode()).hexdigest()
+
+        nonce, realm = c["nonce"], c.get("realm", "")
+        self._count = self._count + 1 if nonce == self._nonce else 1
+        self._nonce = nonce
+        nc = f"{self._count:08x}"
+        cnonce = secrets.token_hex(8)
+        ha1 = h(f"{self._username}:{realm}:{self._password}")
+        if algorithm.upper() == "MD5-SESS":
+            ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+        ha2 = h(f"{method}:{target}")
+        response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}") if qop else h(f"{ha1}:{nonce}:{ha2}")
+        out = f'username="{self._username}", realm="{realm}", nonce="{nonce}", uri="{target}", response="{response}"'
+        if c.get("opaque"):
+            out += f', opaque="{c["opaque"]}"'
+        if c.get("algorithm"):
+            out += f', algorithm="{algorithm}"'
+        if qop:
+            out += f', qop="auth", nc={nc}, cnonce="{cnonce}"'
+        return "Digest " + out
+
+
 # --- The client ------------------------------------------------------------------------------
 
 
@@ -351,7 +429,7 @@ class Timeouts:
 
 
 class ISAPIClient:
-    """One camera (one ANPR channel). Thread-safe for sequential use per thread; one requests session."""
+    """One camera (one ANPR channel). For one thread at a time; one keep-alive connection."""
 
     def __init__(
         self,
@@ -375,12 +453,12 @@ class ISAPIClient:
         self.timeouts = timeouts or Timeouts()
         self.page_size = page_size
         self.batch_size = batch_size
-        self._session = requests.Session()
-        self._session.auth = HTTPDigestAuth(username, password)
-        # Cameras are talked to directly: no proxy or .netrc from the environment (and no per-request
-        # environment lookups).
-        self._session.trust_env = False
-        self._session.headers["User-Agent"] = "lprnvr-isapi/1"
+        # One keep-alive connection to the camera (urllib3 pool of one: a connection the camera closed
+        # is noticed and replaced before reuse). Cameras are talked to directly: no proxy, no .netrc.
+        self._pool = urllib3.connectionpool.connection_from_url(
+            self.base, maxsize=1, block=False, retries=False, headers={"User-Agent": "lprnvr-isapi/1"}
+        )
+        self._digest = _Digest(username, password)
         self._auth_failure: BadCredentials | None = None
         self._lock = threading.Lock()
 
@@ -392,7 +470,7 @@ class ISAPIClient:
         return f"{self.host}:{self.port}"
 
     def close(self) -> None:
-        self._session.close()
+        self._pool.close()
 
     def __enter__(self) -> ISAPIClient:
         return self
@@ -415,13 +493,18 @@ class ISAPIClient:
         data: bytes | None = None,
         content_type: str | None = None,
         read_timeout: float | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         """Send one request; raise a typed error unless the camera answered 2xx (the caller checks
-        the body's statusCode for write calls, see `_expect_ok`)."""
+        the body's statusCode for write calls, see `_expect_ok`).
+
+        HTTP Digest as `requests.auth.HTTPDigestAuth` does it: the first request of a connection gets
+        the challenge, later ones answer the remembered nonce (nc counting up); a 401 carrying a
+        digest challenge is answered once with it, never more (a wrong password costs one failed login).
+        """
         if self._auth_failure is not None:
             # One 401 with credentials is enough: never fan a wrong password out (lockout).
             raise self._auth_failure
-        headers = {}
+        headers = {"Accept": "*/*"}
         body: bytes | None = data
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
@@ -431,23 +514,16 @@ class ISAPIClient:
             headers["Content-Type"] = "application/xml"
         if content_type:
             headers["Content-Type"] = content_type
-        url = self.base + path
-        try:
-            response = self._session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                timeout=(self.timeouts.connect, read_timeout or self.timeouts.read),
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise DeviceTimeout(f"camera {self.address} did not answer in time ({type(exc).__name__})") from None
-        except requests.ConnectionError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
-            raise DeviceUnreachable(f"camera {self.address} unreachable: {reason}") from None
-        except requests.RequestException as exc:
-            raise DeviceUnreachable(f"camera {self.address}: {type(exc).__name__}") from None
+        timeout = urllib3.Timeout(connect=self.timeouts.connect, read=read_timeout or self.timeouts.read)
+        authorization = self._digest.header(method, path)
+        if authorization:
+            headers["Authorization"] = authorization
+        response = self._send(method, path, body, headers, timeout)
+        if response.status_code == 401 and self._digest.challenged(response.headers):
+            authorization = self._digest.header(method, path)
+            if authorization:  # else a challenge we cannot answer (algorithm, qop): the 401 stands
+                headers["Authorization"] = authorization
+                response = self._send(method, path, body, headers, timeout)
         if response.status_code == 401:
             self._auth_failure = self._auth_error(response)
             raise self._auth_failure
@@ -465,7 +541,25 @@ class ISAPIClient:
             raise PermanentError(message, http_status=response.status_code)
         return response
 
-    def _auth_error(self, response: requests.Response) -> BadCredentials:
+    def _send(self, method: str, path: str, body: bytes | None, headers: dict, timeout) -> Response:
+        try:
+            raw = self._pool.urlopen(
+                method, path, body=body, headers=headers, timeout=timeout, retries=False, redirect=False,
+                assert_same_host=False, preload_content=True, decode_content=True,
+            )  # fmt: skip
+        except u3.NewConnectionError as exc:  # (a subclass of ConnectTimeoutError: test it first)
+            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
+            raise DeviceUnreachable(f"camera {self.address} unreachable: {reason}") from None
+        except (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError) as exc:
+            raise DeviceTimeout(f"camera {self.address} did not answer in time ({type(exc).__name__})") from None
+        except (u3.ProtocolError, OSError) as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
+            raise DeviceUnreachable(f"camera {self.address} unreachable: {reason}") from None
+        except u3.HTTPError as exc:
+            raise DeviceUnreachable(f"camera {self.address}: {type(exc).__name__}") from None
+        return Response(raw.status, raw.data or b"", raw.headers)
+
+    def _auth_error(self, response: Response) -> BadCredentials:
         info = parse_user_check(response.content)
         locked = str(info.get("lockStatus", "")).lower() == "lock"
         unlock = _int(info.get("unlockTime") or info.get("resLockTime"))
@@ -480,7 +574,7 @@ class ISAPIClient:
             message += f"; {retries} attempts left before it locks"
         return BadCredentials(message, http_status=401, unlock_time=None)
 
-    def _expect_ok(self, response: requests.Response) -> dict:
+    def _expect_ok(self, response: Response) -> dict:
         status = parse_response_status(response.content)
         if status is None:
             raise ProtocolError(f"camera {self.address} answered 200 without a status")
@@ -574,7 +668,7 @@ class ISAPIClient:
             return {
                 "LicensePlate": spec.plate,
                 "listType": WRITE_LIST_TYPE[FAMILY_A][spec.list_type],
-                "createTime": datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
+                "createTime": _now_text(),
                 "effectiveStartDate": start.isoformat(),
                 "effectiveTime": end.isoformat(),
                 "id": record_id,
@@ -657,6 +751,18 @@ class ISAPIClient:
             read_timeout=120,
         )
         self._expect_ok(response)
+
+
+_now_cache: tuple[int, str] = (0, "")
+
+
+def _now_text() -> str:
+    """Local time as family A's `createTime` wants it (formatted once a second, not once a record)."""
+    global _now_cache
+    second = int(time.time())
+    if _now_cache[0] != second:
+        _now_cache = (second, datetime.fromtimestamp(second).strftime("%Y-%m-%dT%H:%M:%S"))
+    return _now_cache[1]
 
 
 def _xml_escape(value: str) -> str:

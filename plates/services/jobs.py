@@ -127,10 +127,12 @@ def _create_job(
 
 
 def _enqueue(job_camera_ids: list[int]) -> None:
+    """One task message per camera, all sent through one broker producer (one connection checkout)."""
     from ..tasks import run_job_camera_task
 
-    for pk in job_camera_ids:
-        run_job_camera_task.delay(pk)
+    with run_job_camera_task.app.producer_or_acquire() as producer:
+        for pk in job_camera_ids:
+            run_job_camera_task.apply_async((pk,), producer=producer)
 
 
 @transaction.atomic

@@ -116,6 +116,23 @@ def test_bad_credentials_never_retried_and_lockout_reported(cam):
         client(cam).list_all()
 
 
+def test_one_digest_handshake_per_connection(cam):
+    c = client(cam)
+    for _ in range(5):
+        c.list_all()
+    assert len(cam._nonces) == 1  # one challenge; later requests answer the same nonce (nc counting up)
+    assert len(cam.requests_to("searchLPListAudit")) == 5
+
+
+def test_a_nonce_the_camera_forgot_is_answered_once_with_the_new_challenge(cam):
+    c = client(cam)
+    c.list_all()
+    cam._nonces.clear()  # the device expired its nonces: our next digest is refused with a new challenge
+    assert c.list_all() == []
+    assert len(cam._nonces) == 1 and cam.failed_logins == 0
+    assert len(cam.requests_to("searchLPListAudit")) == 2
+
+
 def test_export_is_the_device_bytes(cam):
     cam.seed("ABB138")
     data = client(cam).export_csv()
