@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .clients import dahua, fingerprint, hikvision, onvif
+from .clients import dahua, fingerprint, isapi, onvif
 from .clients.errors import DeviceAuthError, DeviceError
 from .clients.nmap import HostPorts
 from .clients.wsdiscovery import ProbeMatch
@@ -121,7 +121,7 @@ def identify_host(
     if has_credentials and report.http_port and brand in ("hikvision", "dahua"):
         try:
             if brand == "hikvision":
-                hik = hikvision.probe(host.ip, report.http_port, username, password, timeout=timeout)
+                hik = isapi.probe(host.ip, report.http_port, username, password, timeout=timeout)
                 report.model, report.serial, report.firmware = hik.model, hik.serial, hik.firmware
                 report.mac = hik.mac or report.mac
                 report.device_type, report.name, report.manufacturer = hik.device_type, hik.name, "Hikvision"

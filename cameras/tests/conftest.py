@@ -36,10 +36,11 @@ def _discovery_settings(settings, monkeypatch):
 
     from urllib.parse import urlsplit
 
-    from cameras.clients import ffprobe, http, nmap, onvif, wsdiscovery
+    from cameras.clients import ffprobe, http, isapi, nmap, onvif, wsdiscovery
 
     real_scan, real_unicast = nmap.scan, wsdiscovery.probe_unicast
     real_ffprobe, real_get, real_onvif = ffprobe.probe, http.get, onvif.probe
+    real_isapi_send = isapi.ISAPIClient._send
 
     def guarded_scan(network_range, **kwargs):
         _assert_loopback(network_range)
@@ -62,11 +63,16 @@ def _discovery_settings(settings, monkeypatch):
         _assert_loopback(host)
         return real_onvif(host, *args, **kwargs)
 
+    def guarded_isapi_send(client, *args, **kwargs):  # the ISAPI client's one way out
+        _assert_loopback(client.host)
+        return real_isapi_send(client, *args, **kwargs)
+
     monkeypatch.setattr(nmap, "scan", guarded_scan)
     monkeypatch.setattr(wsdiscovery, "probe_unicast", guarded_unicast)
     monkeypatch.setattr(ffprobe, "probe", guarded_ffprobe)
     monkeypatch.setattr(http, "get", guarded_get)
     monkeypatch.setattr(onvif, "probe", guarded_onvif)
+    monkeypatch.setattr(isapi.ISAPIClient, "_send", guarded_isapi_send)
 
 
 @pytest.fixture(scope="session")

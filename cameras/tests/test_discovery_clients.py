@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cameras.clients import dahua, ffprobe, fingerprint, hikvision, nmap, onvif, wsdiscovery
+from cameras.clients import dahua, ffprobe, fingerprint, isapi, nmap, onvif, wsdiscovery
 from cameras.clients.errors import DeviceAuthError, DeviceUnreachable, ScanError
 from cameras.tests.conftest import LAB_RANGE
 from cameras.tests.doubles.lab import PASSWORD, USERNAME
@@ -94,21 +94,21 @@ def test_onvif_times_out_on_a_host_that_never_answers():
 
 
 def test_hikvision_parses_the_real_device_info_sample():
-    device = hikvision.parse_device_info((DATA / "deviceinfo_DS-2CD2155FWD-I_V5.5.0.xml").read_bytes())
+    device = isapi.parse_device_info((DATA / "deviceinfo_DS-2CD2155FWD-I_V5.5.0.xml").read_bytes())
     assert device.model == "DS-2CD2155FWD-I"
     assert device.firmware == "V5.5.0 build 170725"
     assert device.device_type == "IPCamera"
 
 
 def test_hikvision_probe_with_digest_and_a_single_refused_login(lab):
-    device = hikvision.probe(lab.hikvision.address, 80, USERNAME, PASSWORD, timeout=3)
+    device = isapi.probe(lab.hikvision.address, 80, USERNAME, PASSWORD, timeout=3)
     assert device.serial == "DS-2CD2155FWD-I20170725AAWR123456789"
     assert device.mac == "44:19:B6:00:00:18"
     assert device.channels() == [1]
     assert [s.id for s in device.streams] == [101, 102]
     lab.hikvision.calls.clear()
     with pytest.raises(DeviceAuthError):
-        hikvision.probe(lab.hikvision.address, 80, USERNAME, "wrong", timeout=3)
+        isapi.probe(lab.hikvision.address, 80, USERNAME, "wrong", timeout=3)
     # One challenge and one refused attempt; the channel list is never asked with bad credentials.
     assert lab.hikvision.calls == ["/ISAPI/System/deviceInfo", "/ISAPI/System/deviceInfo"]
 
