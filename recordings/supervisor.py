@@ -231,7 +231,10 @@ class Supervisor:
         ch.seg_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(ch.hls_dir, ignore_errors=True)  # a stale playlist must never look live
         ch.hls_dir.mkdir(parents=True, exist_ok=True)
-        self._ingest_csv(ch)  # the previous run's last lines, before ffmpeg truncates the list
+        # The previous run's last lines, then the list goes: ffmpeg truncates it only once it opens
+        # it, and reading the old content after the start would skip the new run's first lines.
+        self._ingest_csv(ch)
+        (ch.seg_dir / ffmpeg.SEGMENT_LIST).unlink(missing_ok=True)
         argv = ffmpeg.channel_argv(
             url,
             info=info,
@@ -338,6 +341,7 @@ class Supervisor:
         except FileNotFoundError:
             return
         end = data.rfind(b"\n") + 1
+        log.debug("camera %d: csv offset %d, %d new bytes", ch.camera_id, ch.csv_offset, end)
         if not end:
             return
         ch.csv_offset += end
@@ -357,6 +361,7 @@ class Supervisor:
             if ch.last_segment_end is not None and abs((start - ch.last_segment_end).total_seconds()) < 1.5:
                 start = ch.last_segment_end
             segment = storage.index_segment(ch.camera_id, ch.seg_dir / name, start, duration)
+            log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end
                 if not storage.uncovered_segments(ch.camera_id).filter(id=segment.id).exists():

@@ -152,11 +152,11 @@ def channel_argv(
     """
     maps = _stream_maps(info, unsupported_audio)
     return [
-        binary, "-nostdin", "-hide_banner", "-loglevel", "warning",
-        "-metadata", f"comment={MARKER_PREFIX}{marker}",
+        binary, "-nostdin", "-hide_banner", "-loglevel", "error",
         "-fflags", "+genpts+discardcorrupt", "-use_wallclock_as_timestamps", "1",
         *_rtsp_input_args(url, socket_timeout),
         *maps,
+        "-metadata", f"comment={MARKER_PREFIX}{marker}",
         "-f", "segment", "-segment_time", str(segment_seconds), "-segment_atclocktime", "1",
         "-segment_format", "mp4", "-reset_timestamps", "1", "-strftime", "1",
         "-segment_list", str(segment_dir / SEGMENT_LIST), "-segment_list_type", "csv",
@@ -213,9 +213,14 @@ def file_duration(path: Path, *, binary: str = "ffprobe", timeout: float = 20) -
         return None
 
 
+GENERIC_ENDINGS = ("Error opening input files", "Conversion failed", "Exiting normally", "Error parsing options")
+
+
 def last_error_line(text: str) -> str:
+    """The most telling line of ffmpeg's stderr: the last one that is not a generic closing line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return redact(lines[-1])[:500] if lines else ""
+    telling = [line for line in lines if not line.startswith(GENERIC_ENDINGS)] or lines
+    return redact(telling[-1])[:500] if telling else ""
 
 
 _libc = None

@@ -7,82 +7,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cameras', '0001_initial'),
+        ("cameras", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MediaChannel',
+            name="MediaChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('continuous', models.BooleanField(default=False, verbose_name='continuous recording')),
-                ('retention_days', models.PositiveIntegerField(default=7, verbose_name='retention (days)')),
-                ('state', models.CharField(choices=[('idle', 'Idle'), ('starting', 'Starting'), ('running', 'Running'), ('backoff', 'Retrying'), ('down', 'Down')], default='idle', max_length=10)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('failures', models.PositiveIntegerField(default=0, help_text='Consecutive failed starts.')),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('retry_at', models.DateTimeField(blank=True, null=True)),
-                ('stream_info', models.JSONField(blank=True, default=dict, help_text='Last probe: codecs, size, B-frames.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('camera', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='media', to='cameras.camera')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("continuous", models.BooleanField(default=False, verbose_name="continuous recording")),
+                ("retention_days", models.PositiveIntegerField(default=7, verbose_name="retention (days)")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("idle", "Idle"),
+                            ("starting", "Starting"),
+                            ("running", "Running"),
+                            ("backoff", "Retrying"),
+                            ("down", "Down"),
+                        ],
+                        default="idle",
+                        max_length=10,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("failures", models.PositiveIntegerField(default=0, help_text="Consecutive failed starts.")),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("retry_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "stream_info",
+                    models.JSONField(blank=True, default=dict, help_text="Last probe: codecs, size, B-frames."),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "camera",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="media", to="cameras.camera"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'media channel',
+                "verbose_name": "media channel",
             },
         ),
         migrations.CreateModel(
-            name='LiveViewer',
+            name="LiveViewer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_viewers', to='cameras.camera')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_viewers', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="live_viewers", to="cameras.camera"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_viewers",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('camera', 'user'), name='live_viewer_unique')],
+                "constraints": [models.UniqueConstraint(fields=("camera", "user"), name="live_viewer_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Recording',
+            name="Recording",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('camera_ip', models.CharField(help_text='The camera reference, as seed 002 reports it.', max_length=300)),
-                ('status', models.CharField(choices=[('recording', 'Recording'), ('completed', 'Completed'), ('disk_full', 'Stopped: disk full')], default='recording', max_length=12)),
-                ('start_time', models.DateTimeField(default=django.utils.timezone.now)),
-                ('end_time', models.DateTimeField(blank=True, null=True)),
-                ('anchored', models.BooleanField(default=False)),
-                ('stopped_reason', models.CharField(blank=True, default='', max_length=200)),
-                ('file_path', models.CharField(blank=True, default='', help_text='Last exported MP4.', max_length=500)),
-                ('duration_sec', models.FloatField(default=0)),
-                ('file_size', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recordings', to='cameras.camera')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='recordings', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "camera_ip",
+                    models.CharField(help_text="The camera reference, as seed 002 reports it.", max_length=300),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("recording", "Recording"),
+                            ("completed", "Completed"),
+                            ("disk_full", "Stopped: disk full"),
+                        ],
+                        default="recording",
+                        max_length=12,
+                    ),
+                ),
+                ("start_time", models.DateTimeField(default=django.utils.timezone.now)),
+                ("end_time", models.DateTimeField(blank=True, null=True)),
+                ("anchored", models.BooleanField(default=False)),
+                ("stopped_reason", models.CharField(blank=True, default="", max_length=200)),
+                ("file_path", models.CharField(blank=True, default="", help_text="Last exported MP4.", max_length=500)),
+                ("duration_sec", models.FloatField(default=0)),
+                ("file_size", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="recordings", to="cameras.camera"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="recordings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_time'],
-                'indexes': [models.Index(fields=['user', 'camera_ip'], name='recording_user_camera'), models.Index(fields=['start_time'], name='recording_start')],
+                "ordering": ["-start_time"],
+                "indexes": [
+                    models.Index(fields=["user", "camera_ip"], name="recording_user_camera"),
+                    models.Index(fields=["start_time"], name="recording_start"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('size', models.BigIntegerField()),
-                ('path', models.CharField(help_text='Relative to RECORDINGS_DIR.', max_length=500, unique=True)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='cameras.camera')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("size", models.BigIntegerField()),
+                ("path", models.CharField(help_text="Relative to RECORDINGS_DIR.", max_length=500, unique=True)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="segments", to="cameras.camera"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
-                'indexes': [models.Index(fields=['camera', 'start'], name='segment_camera_start')],
+                "ordering": ["start"],
+                "indexes": [models.Index(fields=["camera", "start"], name="segment_camera_start")],
             },
         ),
     ]
