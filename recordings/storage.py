@@ -152,9 +152,15 @@ def used_bytes() -> int:
     return Segment.objects.aggregate(total=Sum("size"))["total"] or 0
 
 
-def _over_limits() -> bool:
+def _excess_bytes() -> int:
+    """How many bytes must go to be under the quota and above the free-space floor (<= 0: none)."""
     quota = settings.RECORDINGS_QUOTA_BYTES
-    return disk_free() < settings.DISK_FREE_FLOOR_BYTES or bool(quota and used_bytes() > quota)
+    over_quota = used_bytes() - quota if quota else 0
+    return max(over_quota, settings.DISK_FREE_FLOOR_BYTES - disk_free())
+
+
+def _over_limits() -> bool:
+    return _excess_bytes() > 0
 
 
 def can_accept_recording() -> bool:
@@ -183,16 +189,20 @@ def apply_retention(camera_ids: list[int]) -> dict:
         doomed = list(uncovered_segments(camera_id))
         stats["deleted"] += len(doomed)
         stats["freed"] += _delete_segments(doomed)
-    while _over_limits():
-        oldest = []
+    while _excess_bytes() > 0:
+        candidates = []
         for camera_id in camera_ids:
-            oldest += list(uncovered_segments(camera_id, keep_continuous=False)[:20])
-        if not oldest:
+            candidates += list(uncovered_segments(camera_id, keep_continuous=False)[:200])
+        if not candidates:
             break
-        oldest.sort(key=lambda s: s.start)
-        batch = oldest[:20]
-        stats["deleted"] += len(batch)
-        stats["freed"] += _delete_segments(batch)
+        candidates.sort(key=lambda s: s.start)
+        excess = _excess_bytes()
+        for seg in candidates:  # oldest first, only as many as needed
+            if excess <= 0:
+                break
+            excess -= _delete_segments([seg])
+            stats["deleted"] += 1
+            stats["freed"] += seg.size
     if _over_limits():
         now = timezone.now()
         for rec in Recording.objects.active(now):

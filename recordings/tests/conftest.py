@@ -84,7 +84,7 @@ class SupervisorProcess:
         self.env, self.log_path, self.proc = env, log_path, None
 
     def start(self) -> SupervisorProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child holds it
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "run_media"],
             cwd=ROOT,
