@@ -165,7 +165,7 @@ def channel_argv(
         *maps,
         "-f", "hls", "-hls_time", str(hls_seconds), "-hls_list_size", str(hls_list_size),
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_flags", "delete_segments+independent_segments+omit_endlist+temp_file",
+        "-hls_flags", "delete_segments+independent_segments+omit_endlist+temp_file+program_date_time",
         "-hls_start_number_source", "epoch", "-hls_delete_threshold", "2",
         "-hls_segment_filename", str(hls_dir / "s%d.m4s"),
         str(hls_dir / PLAYLIST),
