@@ -6,7 +6,7 @@ Prints, per channel: CPU (share of one core) and proportional memory (PSS) for
   3. the seed's design: ffmpeg re-encoding with libx264 (-preset fast -crf 23, 2 Mb/s), measured on a
      couple of channels and scaled to N (it cannot run N at once here);
 plus the time from the API call to a playable live playlist (cold: first probe; warm: probe cached) and the
-live latency of the HLS output (segment availability, and what a player adds on top).
+live latency of the HLS output (keyframe reaching an RTSP client -> listed in the playlist; a player adds its hold-back).
 
 All traffic stays on 127.0.0.1: the RTSP source is GStreamer's RTSP server (recordings/tests/rtsp_server.py,
 run with /usr/bin/python3), one shared encoder for every channel so that the source costs the same whatever N.
@@ -94,7 +94,6 @@ def main() -> int:
         "RECORDINGS_DIR": str(work / "recordings"),
         "HLS_OUTPUT_DIR": str(work / "hls"),
         "MEDIA_RUN_DIR": str(work / "run"),
-        "VAR_DIR": str(work / "var"),
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
@@ -155,7 +154,7 @@ def main() -> int:
         t = time.monotonic()
         r = client.get(f"/api/cameras/stream/{first.address}")
         warm = time.monotonic() - t
-        hls_url = r.json()["hls_url"]
+        assert r.status_code == 200, r.content
 
         # --- N channels recorded and live at once ---
         for camera in cameras:
@@ -174,7 +173,7 @@ def main() -> int:
             time.sleep(0.5)
         time.sleep(10)  # past the staggered start
         ready = len([c for c in cameras if _playlist_ok(storage.hls_dir(c.id))])
-        latency = live_latency(client, hls_url, 12)
+        latency = live_latency(url, storage.hls_dir(first.id), 12)
         stack_cpu, stack_pss, stack_n = measure(stack_pids, args.seconds)
         sup_pss = pss_bytes(supervisor.pid)
         segments = Segment.objects.count()
@@ -208,10 +207,13 @@ def main() -> int:
                 [settings.FFMPEG_BINARY, "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
                  "-c:v", "libx264", "-preset", "fast", "-crf", "23", "-maxrate", "2M", "-bufsize", "4M",
                  "-an", "-f", "mp4", str(out)],
-                stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, stderr=open(work / f"x264-{i}.log", "wb"),
             ))  # fmt: skip
         time.sleep(8)
         x_cpu, x_pss, x_n = measure(lambda: [p.pid for p in procs if p.poll() is None], min(args.seconds, 20))
+        if not x_n:
+            print("libx264 runs failed:", (work / "x264-0.log").read_text()[-500:])
+            x_n = 1
         _stop(procs)
         server_cpu = cpu_seconds(server.pid)
     finally:
@@ -248,9 +250,10 @@ def main() -> int:
     print(f"  libx264 for {n} channels would need {x_cpu / x_n * n:.1f} cores; copy stack uses {stack_cpu:.2f}")
     print(f"  API call -> playable playlist: cold {cold:.2f} s (probe + start), warm {warm:.2f} s")
     print(
-        f"  live latency: segment available {latency['avail']:.2f} s after its last frame (median of"
-        f" {latency['n']}), target duration {latency['target']:.0f} s; a player holding 2 segments"
-        f" (hls.js liveSyncDurationCount=2) shows video ~{latency['player']:.1f} s behind real time"
+        f"  live latency: a keyframe is listed in the playlist {latency['listed']:.2f} s after it reaches a plain"
+        f" RTSP client (median of {latency['n']} segments, {latency['target']:.0f} s segments); a player holding"
+        f" 2 segments back (the admin grid's hls.js liveSyncDurationCount=2) adds {2 * latency['target']:.0f} s:"
+        f" ~{latency['player']:.1f} s glass to glass minus the camera's own encoder delay"
     )
     print(f"  (RTSP test server, not part of the stack: {server_cpu:.0f} cpu-s in total)")
     return 0
@@ -263,28 +266,87 @@ def _playlist_ok(folder: Path) -> bool:
         return False
 
 
-def live_latency(client, hls_url: str, seconds: float) -> dict:
-    """Poll the live playlist; when a segment appears, compare now with its program date time + duration."""
+def _idr_keys_annexb(buf: bytes):
+    """(offset, key) of IDR NAL units in an Annex B byte stream; key = the NAL's first 48 bytes."""
+    i = buf.find(b"\x00\x00\x01")
+    while i != -1 and i + 3 < len(buf):
+        if buf[i + 3] & 0x1F == 5 and i + 3 + 48 <= len(buf):
+            yield i, buf[i + 3 : i + 3 + 48]
+        i = buf.find(b"\x00\x00\x01", i + 3)
+
+
+def _first_idr_key_mp4(data: bytes) -> bytes | None:
+    """The first IDR NAL's first 48 bytes in an fMP4 segment (length-prefixed NALs in mdat)."""
+    at = data.find(b"mdat")
+    if at < 0:
+        return None
+    pos = at + 4
+    while pos + 4 < len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        nal = data[pos + 4 : pos + 4 + size]
+        if nal and nal[0] & 0x1F == 5:
+            return nal[:48]
+        pos += 4 + max(size, 1)
+    return None
+
+
+def live_latency(url: str, hls_dir: Path, seconds: float) -> dict:
+    """Time from a keyframe reaching a plain RTSP client to the HLS segment that starts with it being listed.
+
+    Copy mode keeps the bitstream: the same IDR bytes arrive on a direct `ffmpeg -c copy` reader and start
+    each fMP4 segment, so the two can be matched exactly. A player then holds a few segments back.
+    """
+    import threading
+
+    arrivals: dict[bytes, float] = {}
+    reader = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-map", "0:v:0",
+         "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-flush_packets", "1", "-f", "h264", "pipe:1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def read():
+        tail = b""
+        while True:
+            chunk = reader.stdout.read1(65536)
+            if not chunk:
+                return
+            now = time.time()
+            buf = tail + chunk
+            for _off, key in _idr_keys_annexb(buf):
+                arrivals.setdefault(key, now)
+            tail = buf[-64:]
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
     seen, delays, target = set(), [], 1.0
     deadline = time.monotonic() + seconds
+    playlist = hls_dir / "index.m3u8"
     while time.monotonic() < deadline:
-        response = client.get(hls_url)
-        text = b"".join(response.streaming_content).decode()
+        try:
+            text = playlist.read_text()
+        except OSError:
+            text = ""
         now = time.time()
         m = re.search(r"#EXT-X-TARGETDURATION:(\d+)", text)
         target = float(m.group(1)) if m else target
-        entries = re.findall(r"#EXTINF:([\d.]+),\s*#EXT-X-PROGRAM-DATE-TIME:(\S+)\s*(\S+)", text)
-        for dur, pdt, name in entries[-1:]:
+        names = re.findall(r"^(s\d+\.m4s)$", text, re.MULTILINE)
+        for name in names[-1:]:
             if name in seen:
                 continue
             seen.add(name)
-            if len(seen) > 1:  # the first one may have been there for a while
-                start = datetime.strptime(pdt, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-                delays.append(now - (start + float(dur)))
-        time.sleep(0.05)
+            try:
+                key = _first_idr_key_mp4((hls_dir / name).read_bytes())
+            except OSError:
+                continue
+            if len(seen) > 1 and key in arrivals:
+                delays.append(now - arrivals[key])
+        time.sleep(0.02)
+    reader.terminate()
+    reader.wait(10)
     delays.sort()
-    avail = delays[len(delays) // 2] if delays else float("nan")
-    return {"avail": avail, "n": len(delays), "target": target, "player": avail + 2 * target + target / 2}
+    listed = delays[len(delays) // 2] if delays else float("nan")
+    return {"listed": listed, "n": len(delays), "target": target, "player": listed + 2 * target}
 
 
 def _stop(procs: list) -> None:

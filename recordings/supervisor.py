@@ -53,14 +53,20 @@ def supervisor_alive(max_age: float = 10.0) -> bool:
 
 def desired_camera_ids(now: datetime | None = None) -> set[int]:
     """Cameras that must have a running process now."""
+    return desired_state(now)[0]
+
+
+def desired_state(now: datetime | None = None) -> tuple[set[int], set[int]]:
+    """(cameras that must run, cameras whose segments are kept: recording or continuous)."""
     now = now or timezone.now()
     live = LiveViewer.objects.active().values_list("camera_id", flat=True)
     recording = Recording.objects.filter(status=RecordingStatus.RECORDING, start_time__lte=now).filter(
         Q(end_time__isnull=True) | Q(end_time__gt=now) | Q(anchored=False)
     )
     continuous = MediaChannel.objects.filter(continuous=True).values_list("camera_id", flat=True)
-    wanted = set(live) | set(recording.values_list("camera_id", flat=True)) | set(continuous)
-    return set(Camera.objects.filter(id__in=wanted, is_active=True).values_list("id", flat=True))
+    keeping = set(recording.values_list("camera_id", flat=True)) | set(continuous)
+    wanted = set(live) | keeping
+    return set(Camera.objects.filter(id__in=wanted, is_active=True).values_list("id", flat=True)), keeping
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Supervisor:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self.stopping = False
         self.last_retention = 0.0
+        self.keeping: set[int] = set()
         self._lock_file = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -176,7 +183,7 @@ class Supervisor:
     def tick(self) -> None:
         heartbeat_path().touch()
         now_mono = time.monotonic()
-        desired = desired_camera_ids()
+        desired, self.keeping = desired_state()
         starts = 0
         for camera_id in sorted(desired):
             ch = self.channels.setdefault(camera_id, Channel(camera_id=camera_id))
@@ -194,7 +201,7 @@ class Supervisor:
                 self._set(ch, ProcessState.IDLE, "")
                 ch.failures = 0
         self._finish_recordings()
-        if now_mono - self.last_retention > 10:
+        if now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL:
             self.last_retention = now_mono
             camera_ids = list(Camera.objects.values_list("id", flat=True))
             stats = storage.apply_retention(camera_ids)
@@ -364,6 +371,8 @@ class Supervisor:
             log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end
+                if ch.camera_id in self.keeping:
+                    continue  # recording or continuous: kept (retention decides later)
                 if not storage.uncovered_segments(ch.camera_id).filter(id=segment.id).exists():
                     continue
                 # Nothing keeps it (live only): video nobody asked to record is not kept.
