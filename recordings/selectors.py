@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django.db.models import Count
 from django.utils import timezone
 
-from .models import LiveViewer, MediaChannel, Recording
+from .models import LiveViewer, MediaChannel, ProcessState, Recording
 
 
 def media_stats() -> dict:
-    """Counts of cameras watched live, recordings running now, and recordings kept."""
+    """Counts of cameras watched live, recordings running now, recordings kept, and media processes by state."""
+    states = dict(MediaChannel.objects.exclude(state=ProcessState.IDLE).values_list("state").annotate(n=Count("id")))
     return {
         "active_streams": LiveViewer.objects.active().values("camera_id").distinct().count(),
         "active_recordings": Recording.objects.active().count(),
         "recordings": Recording.objects.count(),
+        "media_processes": {state: states.get(state, 0) for state in ProcessState.values if state != ProcessState.IDLE},
     }
 
 

@@ -242,3 +242,25 @@ def export(camera_id: int, start: datetime, end: datetime, output: Path) -> floa
         concat.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
     return duration
+
+
+def clean_exports(max_age: float = 3600) -> int:
+    """Exported MP4s are caches: drop those older than an hour, and those of recordings that are gone."""
+    import time
+
+    folder = exports_dir()
+    if not folder.exists():
+        return 0
+    live_ids = set(Recording.objects.values_list("id", flat=True))
+    removed = 0
+    for path in folder.iterdir():
+        match = path.name.startswith("recording-") and path.stem.split("-")[1].isdigit()
+        gone = match and int(path.stem.split("-")[1]) not in live_ids
+        if gone or (not match and time.time() - path.stat().st_mtime > max_age):
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        Recording.objects.filter(file_path__startswith=str(folder)).exclude(
+            id__in=[int(p.stem.split("-")[1]) for p in folder.glob("recording-*.mp4")]
+        ).update(file_path="")
+    return removed

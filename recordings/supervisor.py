@@ -84,6 +84,7 @@ class Channel:
     last_error: str = ""
     reported: tuple = field(default_factory=tuple)
     healthy: bool = False
+    camera_version: datetime | None = None  # Camera.updated_at the process was started with
 
     @property
     def seg_dir(self) -> Path:
@@ -200,11 +201,13 @@ class Supervisor:
             elif ch.camera_id not in desired and ch.probe is None and ch.state != ProcessState.IDLE:
                 self._set(ch, ProcessState.IDLE, "")
                 ch.failures = 0
+        self._restart_changed_cameras()
         self._finish_recordings()
         if now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL:
             self.last_retention = now_mono
             camera_ids = list(Camera.objects.values_list("id", flat=True))
             stats = storage.apply_retention(camera_ids)
+            storage.clean_exports()
             if stats["deleted"] or stats["stopped_recordings"]:
                 log.info("retention: %s", stats)
         self._report()
@@ -215,6 +218,7 @@ class Supervisor:
             return
         info = (MediaChannel.objects.filter(camera_id=ch.camera_id).values_list("stream_info", flat=True).first()) or {}
         url = camera.stream_url()
+        ch.camera_version = camera.updated_at
         self._set(ch, ProcessState.STARTING)
         if info and ch.failures == 0:
             done: Future = Future()
@@ -304,6 +308,20 @@ class Supervisor:
             ch.proc = None
             self._ingest_csv(ch)
             self._failed(ch, "stalled: no new video")
+
+    def _restart_changed_cameras(self) -> None:
+        """A camera edited (URL, credentials, brand) since its process started: stop it; the next pass restarts
+        it with a fresh probe."""
+        running = {c.camera_id: c for c in self.channels.values() if c.proc is not None and c.stopping_since is None}
+        if not running:
+            return
+        for camera_id, updated_at in Camera.objects.filter(id__in=running).values_list("id", "updated_at"):
+            ch = running[camera_id]
+            if ch.camera_version is not None and updated_at != ch.camera_version:
+                log.info("camera %d changed: restarting its process", camera_id)
+                MediaChannel.objects.filter(camera_id=camera_id).update(stream_info={})
+                ch.stopping_since = time.monotonic()
+                ch.proc.terminate()
 
     def _failed(self, ch: Channel, error: str) -> None:
         ch.failures += 1

@@ -202,6 +202,12 @@ def test_live_only_keeps_no_recording_files_and_stops_after_release(rtsp_server,
     client = client_for(user)
     assert client.get(f"/api/cameras/stream/{camera.address}").status_code == 200
     assert client.get("/stats").json()["active_streams"] == 1
+    # Editing the camera (URL, credentials) restarts its process with the new settings.
+    pid = wait_for(lambda: ffmpeg_pids(camera.id), 10, message="ffmpeg")[0]
+    camera.name = "renamed"
+    camera.save()
+    wait_for(lambda: [p for p in ffmpeg_pids(camera.id) if p != pid], 20, message="restart after edit")
+    assert client.get(f"/api/cameras/stream/{camera.address}").status_code == 200
     assert client.delete(f"/api/cameras/stream/{camera.address}").status_code == 200
     wait_for(lambda: not ffmpeg_pids(camera.id), 15, message="stop after last viewer")
     time.sleep(1)

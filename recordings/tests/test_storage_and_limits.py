@@ -142,7 +142,9 @@ def test_lease_expiry_and_stats(settings, make_user):
         last_seen=timezone.now() - timedelta(seconds=settings.STREAM_TIMEOUT + 1)
     )
     assert desired_camera_ids() == set()
-    assert media_stats() == {"active_streams": 0, "active_recordings": 0, "recordings": 0}
+    assert media_stats()["active_streams"] == 0
+    MediaChannel.objects.create(camera=camera, state="down", last_error="Connection refused")
+    assert media_stats()["media_processes"] == {"starting": 0, "running": 0, "backoff": 0, "down": 1}
 
 
 def test_channel_argv_copies_video_and_fixes_only_audio(tmp_path):
