@@ -149,6 +149,9 @@ class Segment(models.Model):
     end = models.DateTimeField()
     size = models.BigIntegerField()
     path = models.CharField(max_length=500, unique=True, help_text=_("Relative to RECORDINGS_DIR."))
+    # Written while the camera recorded continuously: kept for its retention days even after
+    # continuous recording is turned off. Other segments live only as long as a recording covers them.
+    continuous = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["start"]

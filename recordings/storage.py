@@ -48,16 +48,26 @@ def segment_start_from_name(name: str) -> datetime | None:
         return None
 
 
-def index_segment(camera_id: int, path: Path, start: datetime, duration: float) -> Segment | None:
+def index_segment(
+    camera_id: int, path: Path, start: datetime, duration: float, continuous: bool | None = None
+) -> Segment | None:
     """Add one complete segment to the index (idempotent) and anchor recordings waiting for video."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         return None
     rel = str(path.relative_to(settings.RECORDINGS_DIR))
+    if continuous is None:
+        continuous = MediaChannel.objects.filter(camera_id=camera_id, continuous=True).exists()
     segment, _ = Segment.objects.update_or_create(
         path=rel,
-        defaults={"camera_id": camera_id, "start": start, "end": start + timedelta(seconds=duration), "size": size},
+        defaults={
+            "camera_id": camera_id,
+            "start": start,
+            "end": start + timedelta(seconds=duration),
+            "size": size,
+            "continuous": continuous,
+        },
     )
     anchor_recordings(segment)
     return segment
@@ -133,8 +143,8 @@ def uncovered_segments(camera_id: int, *, now: datetime | None = None, keep_cont
     segments = Segment.objects.filter(camera_id=camera_id)
     if keep_continuous:
         channel = MediaChannel.objects.filter(camera_id=camera_id).first()
-        if channel and channel.continuous:
-            segments = segments.filter(end__lt=now - timedelta(days=channel.retention_days))
+        days = channel.retention_days if channel else MediaChannel._meta.get_field("retention_days").default
+        segments = segments.exclude(continuous=True, end__gte=now - timedelta(days=days))
     recs = Recording.objects.filter(camera_id=camera_id).values_list("start_time", "end_time")
     for start, end in recs:
         overlap = Q(end__gt=start) if end is None else Q(end__gt=start, start__lt=end)

@@ -56,17 +56,18 @@ def desired_camera_ids(now: datetime | None = None) -> set[int]:
     return desired_state(now)[0]
 
 
-def desired_state(now: datetime | None = None) -> tuple[set[int], set[int]]:
-    """(cameras that must run, cameras whose segments are kept: recording or continuous)."""
+def desired_state(now: datetime | None = None) -> tuple[set[int], set[int], set[int]]:
+    """(cameras that must run, cameras whose segments are kept: recording or continuous, continuous ones)."""
     now = now or timezone.now()
     live = LiveViewer.objects.active().values_list("camera_id", flat=True)
     recording = Recording.objects.filter(status=RecordingStatus.RECORDING, start_time__lte=now).filter(
         Q(end_time__isnull=True) | Q(end_time__gt=now) | Q(anchored=False)
     )
-    continuous = MediaChannel.objects.filter(continuous=True).values_list("camera_id", flat=True)
-    keeping = set(recording.values_list("camera_id", flat=True)) | set(continuous)
+    continuous = set(MediaChannel.objects.filter(continuous=True).values_list("camera_id", flat=True))
+    keeping = set(recording.values_list("camera_id", flat=True)) | continuous
     wanted = set(live) | keeping
-    return set(Camera.objects.filter(id__in=wanted, is_active=True).values_list("id", flat=True)), keeping
+    running = set(Camera.objects.filter(id__in=wanted, is_active=True).values_list("id", flat=True))
+    return running, keeping, continuous
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Supervisor:
         self.stopping = False
         self.last_retention = 0.0
         self.keeping: set[int] = set()
+        self.continuous: set[int] | None = None  # None until the first pass: ask the database
         self._lock_file = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ class Supervisor:
     def tick(self) -> None:
         heartbeat_path().touch()
         now_mono = time.monotonic()
-        desired, self.keeping = desired_state()
+        desired, self.keeping, self.continuous = desired_state()
         starts = 0
         for camera_id in sorted(desired):
             ch = self.channels.setdefault(camera_id, Channel(camera_id=camera_id))
@@ -385,7 +387,8 @@ class Supervisor:
             # Names have one-second resolution; within a run segments follow each other exactly.
             if ch.last_segment_end is not None and abs((start - ch.last_segment_end).total_seconds()) < 1.5:
                 start = ch.last_segment_end
-            segment = storage.index_segment(ch.camera_id, ch.seg_dir / name, start, duration)
+            continuous = None if self.continuous is None else ch.camera_id in self.continuous
+            segment = storage.index_segment(ch.camera_id, ch.seg_dir / name, start, duration, continuous)
             log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end

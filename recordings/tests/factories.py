@@ -36,7 +36,7 @@ def make_sample_mp4(path: Path, seconds: int = 4) -> Path:
     return path
 
 
-def make_segment(camera, start, seconds: int = 4, sample: Path | None = None) -> Segment:
+def make_segment(camera, start, seconds: int = 4, sample: Path | None = None, continuous: bool = False) -> Segment:
     """A segment row and its file, starting at `start`."""
     folder = storage.segment_dir(camera.id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,4 +51,5 @@ def make_segment(camera, start, seconds: int = 4, sample: Path | None = None) ->
         end=start + timedelta(seconds=seconds),
         size=path.stat().st_size,
         path=str(path.relative_to(settings.RECORDINGS_DIR)),
+        continuous=continuous,
     )

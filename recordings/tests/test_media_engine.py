@@ -214,3 +214,22 @@ def test_live_only_keeps_no_recording_files_and_stops_after_release(rtsp_server,
     assert Segment.objects.filter(camera=camera).count() == 0
     assert disk_segments(camera.id) == set()
     assert not storage.hls_dir(camera.id).exists() or not any(storage.hls_dir(camera.id).iterdir())
+
+
+def test_continuous_recording_needs_no_viewer_or_recording(rtsp_server, supervisor, make_user):
+    admin = make_user("admin")
+    camera = make_camera(rtsp_server)
+    client = client_for(admin)
+    response = client.put(
+        f"/api/nvr/continuous/{camera.address}", {"continuous": True, "retention_days": 2}, format="json"
+    )
+    assert response.status_code == 200 and response.json() == {"continuous": True, "retention_days": 2}
+    wait_for(lambda: ffmpeg_pids(camera.id), 20, message="continuous start")
+    wait_for(lambda: Segment.objects.filter(camera=camera, continuous=True).exists(), 25, message="continuous segment")
+    assert client.get(f"/api/nvr/status/{camera.address}").json()["continuous"] is True
+    client.put(f"/api/nvr/continuous/{camera.address}", {"continuous": False}, format="json")
+    wait_for(lambda: not ffmpeg_pids(camera.id), 20, message="stop")
+    time.sleep(1)
+    # The footage stays for its retention days, indexed and on disk.
+    assert Segment.objects.filter(camera=camera).exists()
+    assert set(Segment.objects.filter(camera=camera).values_list("path", flat=True)) == disk_segments(camera.id)

@@ -46,14 +46,19 @@ def test_continuous_retention_keeps_recent_video_and_drops_old():
     camera = CameraFactory()
     MediaChannel.objects.create(camera=camera, continuous=True, retention_days=1)
     now = timezone.now().replace(microsecond=0)
-    old = make_segment(camera, now - timedelta(days=2))
-    recent = make_segment(camera, now - timedelta(hours=2))
-    kept_by_recording = make_segment(camera, now - timedelta(days=3))
+    old = make_segment(camera, now - timedelta(days=2), continuous=True)
+    recent = make_segment(camera, now - timedelta(hours=2), continuous=True)
+    kept_by_recording = make_segment(camera, now - timedelta(days=3), continuous=True)
     RecordingFactory(camera=camera, start_time=kept_by_recording.start, end_time=kept_by_recording.end)
 
     storage.apply_retention([camera.id])
     assert set(Segment.objects.values_list("id", flat=True)) == {recent.id, kept_by_recording.id}
     assert not (Path(settings.RECORDINGS_DIR) / old.path).exists()
+
+    # Turning continuous recording off stops recording, it does not throw away what retention keeps.
+    MediaChannel.objects.filter(camera=camera).update(continuous=False)
+    storage.apply_retention([camera.id])
+    assert set(Segment.objects.values_list("id", flat=True)) == {recent.id, kept_by_recording.id}
 
 
 @pytest.mark.django_db
@@ -61,7 +66,7 @@ def test_quota_drops_oldest_continuous_first_then_stops_recordings_cleanly(setti
     camera = CameraFactory()
     MediaChannel.objects.create(camera=camera, continuous=True, retention_days=30)
     now = timezone.now().replace(microsecond=0)
-    segs = [make_segment(camera, now - timedelta(minutes=10 - i)) for i in range(5)]
+    segs = [make_segment(camera, now - timedelta(minutes=10 - i), continuous=True) for i in range(5)]
     settings.RECORDINGS_QUOTA_BYTES = 3 * segs[0].size
     storage.apply_retention([camera.id])
     assert list(Segment.objects.order_by("start").values_list("id", flat=True)) == [s.id for s in segs[2:]]
