@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from cameras.models import Camera
-from lprnvr.errors import InsufficientStorage, ServiceUnavailable
+from lprnvr.errors import Conflict, InsufficientStorage, ServiceUnavailable
 
 from . import storage
 from .clients import ffmpeg
@@ -42,6 +42,8 @@ def live_streams_in_use() -> set[int]:
 
 def request_live(*, camera: Camera, user) -> None:
     """Lease (or renew) the user's live view of a camera; MAX_STREAMS counts cameras being watched."""
+    if not camera.is_active:
+        raise Conflict(_("This camera is disabled."), code="camera_disabled")
     with transaction.atomic():
         in_use = live_streams_in_use()
         if camera.id not in in_use and len(in_use) >= settings.MAX_STREAMS:
@@ -153,7 +155,8 @@ def stop_recordings(*, camera: Camera, user) -> int:
     )
     if not user.is_admin:
         recs = recs.filter(user=user)
-    return recs.update(end_time=now, stopped_reason="stopped by user")
+    # Anchored: a stopped recording is not moved to the camera's first frame any more.
+    return recs.update(end_time=now, anchored=True, stopped_reason="stopped by user")
 
 
 def delete_recording(*, recording: Recording) -> None:

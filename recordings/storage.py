@@ -216,8 +216,9 @@ def apply_retention(camera_ids: list[int]) -> dict:
     if _over_limits():
         now = timezone.now()
         for rec in Recording.objects.active(now):
-            rec.end_time, rec.status, rec.stopped_reason = now, RecordingStatus.STOPPED_DISK_FULL, "disk full"
-            rec.save(update_fields=["end_time", "status", "stopped_reason"])
+            rec.end_time, rec.stopped_reason = now, "disk full"
+            rec.save(update_fields=["end_time", "stopped_reason"])
+            finalize(rec, RecordingStatus.STOPPED_DISK_FULL)
             stats["stopped_recordings"] += 1
         if stats["stopped_recordings"]:
             log.warning("disk full: stopped %d recordings", stats["stopped_recordings"])
@@ -274,3 +275,19 @@ def clean_exports(max_age: float = 3600) -> int:
             id__in=[int(p.stem.split("-")[1]) for p in folder.glob("recording-*.mp4")]
         ).update(file_path="")
     return removed
+
+
+def finalize(rec: Recording, status: str) -> None:
+    """Close a recording: its status, and the duration and size of the video it keeps."""
+    segments = Segment.objects.filter(camera_id=rec.camera_id, end__gt=rec.start_time)
+    if rec.end_time is not None:
+        segments = segments.filter(start__lt=rec.end_time)
+    duration = 0.0
+    size = 0
+    for seg in segments:
+        span_start = max(seg.start, rec.start_time)
+        span_end = min(seg.end, rec.end_time) if rec.end_time else seg.end
+        duration += max(0.0, (span_end - span_start).total_seconds())
+        size += seg.size
+    rec.status, rec.duration_sec, rec.file_size = status, round(duration, 3), size
+    rec.save(update_fields=["status", "duration_sec", "file_size"])

@@ -408,26 +408,11 @@ class Supervisor:
             running = ch is not None and ch.proc is not None
             if running and not rec.camera.segments.filter(end__gte=rec.end_time - timedelta(seconds=1)).exists():
                 continue  # the segment holding the end is still being written
-            finalize(rec, RecordingStatus.COMPLETED)
+            storage.finalize(rec, RecordingStatus.COMPLETED)
         # A recording whose camera never produced video ends too, so it does not hold a process forever.
         Recording.objects.filter(
             status=RecordingStatus.RECORDING, anchored=False, end_time__lte=now - timedelta(minutes=10)
         ).update(status=RecordingStatus.COMPLETED, stopped_reason="no video from camera")
-
-
-def finalize(rec: Recording, status: str) -> None:
-    segments = rec.camera.segments.filter(end__gt=rec.start_time)
-    if rec.end_time is not None:
-        segments = segments.filter(start__lt=rec.end_time)
-    duration = 0.0
-    size = 0
-    for seg in segments:
-        span_start = max(seg.start, rec.start_time)
-        span_end = min(seg.end, rec.end_time) if rec.end_time else seg.end
-        duration += max(0.0, (span_end - span_start).total_seconds())
-        size += seg.size
-    rec.status, rec.duration_sec, rec.file_size = status, round(duration, 3), size
-    rec.save(update_fields=["status", "duration_sec", "file_size"])
 
 
 def _probe(url: str):

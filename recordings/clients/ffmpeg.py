@@ -11,6 +11,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -227,11 +228,7 @@ _libc = None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """In the child: own process group, and SIGTERM when the parent dies (even by SIGKILL).
-
-    SIGTERM rather than SIGKILL so that ffmpeg closes the segment it is writing; it exits within
-    its socket timeout at worst, and the next supervisor kills any leftover (`find_leftovers`).
-    """
+    """Fallback when setpriv is missing: own process group, SIGTERM when the parent dies."""
     os.setpgid(0, 0)
     if _libc is not None:
         _libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -240,15 +237,25 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 def spawn(argv: list[str], *, log_path: Path) -> subprocess.Popen:
     """Start a long-running ffmpeg, stderr to `log_path`, tied to this process's life.
 
-    PR_SET_PDEATHSIG fires when the *thread* that forked dies: call this from the supervisor's main thread.
+    The child gets its own process group and PR_SET_PDEATHSIG = SIGTERM, set by util-linux's `setpriv`
+    (kept across exec), so it stops when the supervisor dies, even by SIGKILL; SIGTERM rather than
+    SIGKILL so that ffmpeg closes the segment it is writing. PDEATHSIG follows the *thread* that forked:
+    call this from the supervisor's main thread. (setpriv avoids a Python preexec_fn, which is unsafe
+    while other threads, such as the probe pool, run.)
     """
     global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        except OSError:
-            _libc = None
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    setpriv = shutil.which("setpriv")
+    options: dict = {"process_group": 0}
+    if setpriv:
+        argv = [setpriv, "--pdeathsig", "TERM", "--", *argv]
+    else:
+        if _libc is None:
+            try:
+                _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            except OSError:
+                _libc = None
+        options = {"preexec_fn": _die_with_parent}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             argv,
@@ -256,8 +263,8 @@ def spawn(argv: list[str], *, log_path: Path) -> subprocess.Popen:
             stdout=subprocess.DEVNULL,
             stderr=log,
             env={**os.environ, "TZ": "UTC"},
-            preexec_fn=_die_with_parent,
             close_fds=True,
+            **options,
         )
 
 

@@ -78,6 +78,7 @@ def test_quota_drops_oldest_continuous_first_then_stops_recordings_cleanly(setti
     assert stats["stopped_recordings"] == 1
     rec.refresh_from_db()
     assert rec.status == RecordingStatus.STOPPED_DISK_FULL and rec.end_time is not None
+    assert rec.file_size > 0
     assert Segment.objects.count() == 3  # recorded video is never deleted to make room
 
 
@@ -196,3 +197,10 @@ def test_hls_file_names_are_checked(camera):
     assert services.hls_file(camera.id, "index.m3u8") == (folder / "index.m3u8").resolve()
     for bad in ("../index.m3u8", "..", "index.m3u8/..", "a/b.m4s", "x.py", ""):
         assert services.hls_file(camera.id, bad) is None
+
+
+@pytest.mark.django_db
+def test_disabled_camera_is_refused_at_once(admin_user):
+    camera = CameraFactory(is_active=False)
+    response = client_for(admin_user).get(f"/api/cameras/stream/{camera.address}")
+    assert response.status_code == 409 and response.json()["code"] == "camera_disabled"
