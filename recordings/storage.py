@@ -121,6 +121,30 @@ def reconcile(camera_ids: list[int] | None = None) -> dict:
     return stats
 
 
+def sweep_unindexed(camera_id: int, continuous: bool | None = None) -> int:
+    """After a camera's process exited: index (or delete, if incomplete) segment files it left unlisted.
+
+    ffmpeg stopped while starting can leave a file it never reported complete.
+    """
+    folder = segment_dir(camera_id)
+    files = {str(p.relative_to(settings.RECORDINGS_DIR)): p for p in folder.glob("*.mp4")} if folder.exists() else {}
+    if not files:
+        return 0
+    known = set(Segment.objects.filter(path__in=list(files)).values_list("path", flat=True))
+    handled = 0
+    for rel, path in files.items():
+        start = segment_start_from_name(path.name)
+        if rel in known or start is None:
+            continue
+        duration = ffmpeg.file_duration(path, binary=settings.FFPROBE_BINARY)
+        if duration and duration > 0:
+            index_segment(camera_id, path, start, duration, continuous)
+        else:
+            path.unlink(missing_ok=True)
+        handled += 1
+    return handled
+
+
 def _camera_exists(camera_id: int) -> bool:
     from cameras.models import Camera
 

@@ -205,7 +205,9 @@ class Supervisor:
                 ch.failures = 0
         self._restart_changed_cameras()
         self._finish_recordings()
-        if now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL:
+        # The free-space floor is one statvfs: checked often, so a filling disk is handled within seconds.
+        low_disk = now_mono - self.last_retention > 5 and storage.disk_free() < settings.DISK_FREE_FLOOR_BYTES
+        if low_disk or now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL:
             self.last_retention = now_mono
             camera_ids = list(Camera.objects.values_list("id", flat=True))
             stats = storage.apply_retention(camera_ids)
@@ -276,6 +278,9 @@ class Supervisor:
         code = ch.proc.poll()
         if code is not None:
             self._ingest_csv(ch)
+            continuous = None if self.continuous is None else ch.camera_id in self.continuous
+            if storage.sweep_unindexed(ch.camera_id, continuous):
+                self._drop_unkept(ch)
             error = ffmpeg.read_log_tail(ch.log_path) or f"ffmpeg exited with {code}"
             ch.proc = None
             if ch.stopping_since is not None or not wanted:
@@ -309,6 +314,8 @@ class Supervisor:
             ch.proc.wait()
             ch.proc = None
             self._ingest_csv(ch)
+            storage.sweep_unindexed(ch.camera_id, None if self.continuous is None else ch.camera_id in self.continuous)
+            self._drop_unkept(ch)
             self._failed(ch, "stalled: no new video")
 
     def _restart_changed_cameras(self) -> None:
@@ -392,12 +399,15 @@ class Supervisor:
             log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end
-                if ch.camera_id in self.keeping:
-                    continue  # recording or continuous: kept (retention decides later)
-                if not storage.uncovered_segments(ch.camera_id).filter(id=segment.id).exists():
-                    continue
-                # Nothing keeps it (live only): video nobody asked to record is not kept.
-                storage.remove_unkept_after_delete(ch.camera_id)
+                self._drop_unkept(ch, segment)
+
+    def _drop_unkept(self, ch: Channel, segment=None) -> None:
+        """Video nobody asked to record (live only) is not kept."""
+        if ch.camera_id in self.keeping:
+            return  # recording or continuous: kept (retention decides later)
+        unkept = storage.uncovered_segments(ch.camera_id)
+        if segment is None or unkept.filter(id=segment.id).exists():
+            storage.remove_unkept_after_delete(ch.camera_id)
 
     def _finish_recordings(self) -> None:
         """Recordings past their end whose last segment is indexed become completed, with size and duration."""

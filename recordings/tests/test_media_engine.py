@@ -233,3 +233,33 @@ def test_continuous_recording_needs_no_viewer_or_recording(rtsp_server, supervis
     # The footage stays for its retention days, indexed and on disk.
     assert Segment.objects.filter(camera=camera).exists()
     assert set(Segment.objects.filter(camera=camera).values_list("path", flat=True)) == disk_segments(camera.id)
+
+
+def test_disk_full_stops_running_recordings_cleanly(rtsp_server, supervisor, media_env, make_user, tmp_path):
+    from .conftest import SupervisorProcess
+
+    admin = make_user("admin")
+    camera = make_camera(rtsp_server)
+    client = client_for(admin)
+    response = client.post(f"/api/nvr/record/{camera.address}", {"duration": 600}, format="json")
+    assert response.status_code == 201
+    wait_for(lambda: Segment.objects.filter(camera=camera).exists(), 25, message="first segment")
+    # The disk fills up: a supervisor that sees it under its free-space floor takes over.
+    supervisor.stop()
+    full = SupervisorProcess({**media_env, "DISK_FREE_FLOOR_BYTES": str(10**18)}, tmp_path / "full.log").start()
+    try:
+        rec = wait_for(
+            lambda: Recording.objects.filter(status=RecordingStatus.STOPPED_DISK_FULL).first(), 30, message="disk full"
+        )
+        assert rec.stopped_reason == "disk full" and rec.end_time is not None
+        assert rec.file_size > 0 and rec.duration_sec > 0  # what was recorded is kept
+        wait_for(lambda: not ffmpeg_pids(camera.id), 20, message="process stop")
+        time.sleep(1.5)  # one more pass indexes (or drops) what the stopped process closed
+        assert set(Segment.objects.filter(camera=camera).values_list("path", flat=True)) == disk_segments(camera.id)
+        # And the API refuses new recordings while the disk is full.
+        from django.test import override_settings
+
+        with override_settings(DISK_FREE_FLOOR_BYTES=10**18):
+            assert client.post(f"/api/nvr/record/{camera.address}", {}, format="json").status_code == 507
+    finally:
+        full.stop()
