@@ -84,6 +84,7 @@ def main() -> int:
     parser.add_argument("--bitrate", type=int, default=2000, help="source kbit/s")
     parser.add_argument("--x264-channels", type=int, default=2)
     parser.add_argument("--port", type=int, default=18654)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) for inspection")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lprnvr-bench-", dir=ROOT / "var" if (ROOT / "var").is_dir() else None))
@@ -94,7 +95,7 @@ def main() -> int:
         "RECORDINGS_DIR": str(work / "recordings"),
         "HLS_OUTPUT_DIR": str(work / "hls"),
         "MEDIA_RUN_DIR": str(work / "run"),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lprnvr.settings")
@@ -125,6 +126,13 @@ def main() -> int:
     )  # fmt: skip
     assert server.stdout.readline().startswith("ready")
     url = f"rtsp://127.0.0.1:{args.port}/stream1"
+    # One client held for the whole run: a shared GStreamer media is torn down when its last client
+    # leaves, and a client connecting during the teardown gets no frames. Not measured.
+    keeper = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"],
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(2)
     procs: list[subprocess.Popen] = []
     supervisor = None
     try:
@@ -221,9 +229,13 @@ def main() -> int:
             supervisor.terminate()
             supervisor.wait(30)
         _stop(procs)
+        _stop([keeper])
         server.terminate()
         server.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     n = args.channels
     mb = 1024 * 1024
