@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -27,3 +28,10 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("cameras")
+
+
+# Roles replace Django's groups here; hiding them keeps one way to grant access.
+admin.site.unregister(Group)
+admin.site.site_header = _("lprnvr administration")
+admin.site.site_title = _("lprnvr")
+admin.site.index_title = _("Cameras, recordings and plates")

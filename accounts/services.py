@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
@@ -36,7 +36,7 @@ def _failure_keys(username: str, address: str) -> list[tuple[str, int]]:
     ]
 
 
-def _check_throttle(username: str, address: str) -> None:
+def check_login_throttle(username: str, address: str) -> None:
     now = time.time()
     for key, limit in _failure_keys(username, address):
         failures = [t for t in cache.get(key, []) if t > now - settings.LOGIN_FAILURE_WINDOW]
@@ -45,7 +45,7 @@ def _check_throttle(username: str, address: str) -> None:
             raise LoginThrottled(max(retry_after, 1))
 
 
-def _record_failure(username: str, address: str) -> None:
+def record_login_failure(username: str, address: str) -> None:
     now = time.time()
     for key, limit in _failure_keys(username, address):
         failures = [t for t in cache.get(key, []) if t > now - settings.LOGIN_FAILURE_WINDOW]
@@ -64,10 +64,10 @@ def issue_tokens(user: User) -> dict:
 
 def login(*, username: str, password: str, address: str, request=None) -> User | None:
     """The user for these credentials, or None. Raises LoginThrottled once too many failed."""
-    _check_throttle(username, address)
+    check_login_throttle(username, address)
     user = authenticate(request, username=username, password=password)
     if user is None:
-        _record_failure(username, address)
+        record_login_failure(username, address)
         return None
     cache.delete(_failure_keys(username, address)[0][0])
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
@@ -89,6 +89,16 @@ def revoke_token(payload: dict) -> None:
 
 def is_revoked(token: str) -> bool:
     return RevokedToken.objects.filter(jti=UntypedToken(token).get("jti")).exists()
+
+
+def lock_registration() -> None:
+    """Serialise registrations inside the caller's transaction, so two requests racing on an empty
+    system cannot both become the first administrator."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1C9A11])
+    else:  # SQLite: the IMMEDIATE transaction already holds the write lock
+        list(User.objects.select_for_update().order_by("pk")[:1])
 
 
 def system_is_empty() -> bool:

@@ -1,8 +1,9 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from .models import Camera
+from . import services
+from .models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
 
 
 class CameraAdminForm(forms.ModelForm):
@@ -46,3 +47,63 @@ class CameraAdmin(admin.ModelAdmin):
         (_("Credentials (write-only)"), {"fields": ["username", "password", "rtsp_url", "clear_credentials"]}),
         (_("Status"), {"fields": ["last_seen", "created_at", "updated_at"]}),
     ]
+
+
+# --------------------------------------------------------------------------------------- discovery
+JOB_SECRET_FIELDS = ("username", "password", "cache_key")
+DEVICE_SECRET_FIELDS = ("username", "password")
+
+
+@admin.register(DiscoveryJob)
+class DiscoveryJobAdmin(admin.ModelAdmin):
+    """Read-only: jobs are started from the API or `manage.py discover`. Credentials are never shown."""
+
+    list_display = ["id", "network_range", "status", "stage", "progress", "devices_found", "streams_ok",
+                    "requested_by", "created_at", "finished_at"]  # fmt: skip
+    list_filter = ["status"]
+    exclude = list(JOB_SECRET_FIELDS)
+    readonly_fields = [f.name for f in DiscoveryJob._meta.fields if f.name not in JOB_SECRET_FIELDS] + ["devices"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DiscoveredStreamInline(admin.TabularInline):
+    model = DiscoveredStream
+    fields = ["channel", "substream", "source", "redacted_url", "status", "failure", "detail", "camera"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=_("RTSP URL"))
+    def redacted_url(self, obj):
+        return obj.display_url
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DiscoveredDevice)
+class DiscoveredDeviceAdmin(admin.ModelAdmin):
+    list_display = ["ip", "brand", "model", "serial", "mac", "channels", "login", "last_seen"]
+    list_filter = ["brand", "login"]
+    search_fields = ["ip", "model", "serial", "mac", "name"]
+    exclude = list(DEVICE_SECRET_FIELDS)
+    readonly_fields = [f.name for f in DiscoveredDevice._meta.fields if f.name not in DEVICE_SECRET_FIELDS]
+    inlines = [DiscoveredStreamInline]
+    actions = ["adopt_devices"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Adopt working streams as cameras"))
+    def adopt_devices(self, request, queryset):
+        try:
+            cameras = services.adopt(device_ids=list(queryset.values_list("pk", flat=True)))
+        except services.AdoptionError as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return
+        self.message_user(request, _("%(n)d cameras created or updated.") % {"n": len(cameras)}, messages.SUCCESS)

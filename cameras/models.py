@@ -67,8 +67,8 @@ class Camera(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CameraQuerySet.as_manager()
 
@@ -138,3 +138,162 @@ def redact_url(url: str) -> str:
 
     url = re.sub(r"^(\w+://)[^/@]*@", r"\1***:***@", url)
     return re.sub(r"(user|password)=[^&]*", r"\1=***", url)
+
+
+# --------------------------------------------------------------------------------------- discovery
+class DiscoveryJob(models.Model):
+    """One network scan an administrator asked for: its progress, counts, timings and per-host errors.
+
+    Credentials travel to the worker encrypted in this row and are wiped when the job ends.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SCANNING = "scanning", _("scanning ports")
+        IDENTIFYING = "identifying", _("identifying devices")
+        VALIDATING = "validating", _("validating streams")
+        STORING = "storing", _("storing results")
+        DONE = "done", _("done")
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    network_range = models.CharField(_("network range"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    hosts_total = models.PositiveIntegerField(_("addresses in range"), default=0)
+    hosts_up = models.PositiveIntegerField(_("hosts with camera ports"), default=0)
+    hosts_done = models.PositiveIntegerField(_("hosts identified"), default=0)
+    devices_found = models.PositiveIntegerField(_("devices found"), default=0)
+    streams_total = models.PositiveIntegerField(_("candidate streams"), default=0)
+    streams_checked = models.PositiveIntegerField(_("streams checked"), default=0)
+    streams_ok = models.PositiveIntegerField(_("working streams"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    username = EncryptedTextField(_("username"), blank=True, default="")
+    password = EncryptedTextField(_("password"), blank=True, default="")
+    with_credentials = models.BooleanField(_("with credentials"), default=False)
+    cache_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+    timings = models.JSONField(_("seconds per stage"), default=dict, blank=True)
+    devices = models.ManyToManyField("DiscoveredDevice", related_name="jobs", blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("discovery job")
+        verbose_name_plural = _("discovery jobs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.network_range} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        from django.utils import timezone
+
+        return round(((self.finished_at or timezone.now()) - self.started_at).total_seconds(), 3)
+
+
+class DiscoveredDevice(models.Model):
+    """A camera or DVR/NVR seen by discovery; re-discovery updates it (matched by serial, MAC, then IP)."""
+
+    ip = models.GenericIPAddressField(_("IP address"), protocol="IPv4", db_index=True)
+    open_ports = models.JSONField(_("open ports"), default=list, blank=True)
+    http_port = models.PositiveIntegerField(_("HTTP port"), null=True, blank=True)
+    rtsp_port = models.PositiveIntegerField(_("RTSP port"), null=True, blank=True)
+    onvif_port = models.PositiveIntegerField(_("ONVIF port"), null=True, blank=True)
+    brand = models.CharField(_("brand"), max_length=20, choices=Brand.choices, default=Brand.GENERIC)
+    manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True, default="")
+    model = models.CharField(_("model"), max_length=100, blank=True, default="")
+    firmware = models.CharField(_("firmware"), max_length=100, blank=True, default="")
+    serial = models.CharField(_("serial number"), max_length=100, blank=True, default="", db_index=True)
+    mac = models.CharField(_("MAC address"), max_length=17, blank=True, default="", db_index=True)
+    device_type = models.CharField(_("device type"), max_length=50, blank=True, default="")
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    channels = models.PositiveIntegerField(_("channels"), default=0)
+    identified_by = models.JSONField(_("identified by"), default=list, blank=True)
+    login = models.CharField(
+        _("login"),
+        max_length=16,
+        blank=True,
+        default="",
+        help_text=_("ok, refused (credentials rejected), required (none given) or empty when never tried."),
+    )
+    # The credentials that worked, kept (encrypted) so adoption can create cameras without asking again.
+    username = EncryptedTextField(_("username"), blank=True, default="")
+    password = EncryptedTextField(_("password"), blank=True, default="")
+    first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("discovered device")
+        verbose_name_plural = _("discovered devices")
+        ordering = ["ip"]
+
+    def __str__(self) -> str:
+        return f"{self.ip} {self.brand} {self.model}".strip()
+
+
+class DiscoveredStream(models.Model):
+    """One candidate RTSP stream of a device channel (main or sub), and what ffprobe made of it."""
+
+    class Status(models.TextChoices):
+        OK = "ok", _("working")
+        FAILED = "failed", _("failed")
+
+    class Failure(models.TextChoices):
+        AUTH = "auth", _("authentication refused")
+        TIMEOUT = "timeout", _("timed out")
+        NO_STREAM = "no_stream", _("no stream at that URL")
+        UNREACHABLE = "unreachable", _("unreachable")
+        ERROR = "error", _("other error")
+
+    device = models.ForeignKey(DiscoveredDevice, on_delete=models.CASCADE, related_name="streams")
+    channel = models.PositiveIntegerField(_("channel"), default=1)
+    substream = models.BooleanField(_("sub stream"), default=False)
+    source = models.CharField(_("source"), max_length=16, default="template", help_text=_("onvif or template"))
+    url = EncryptedTextField(_("RTSP URL"), help_text=_("Carries credentials; stored encrypted."))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    failure = models.CharField(_("failure"), max_length=16, choices=Failure.choices, blank=True, default="")
+    detail = models.CharField(_("detail"), max_length=300, blank=True, default="")
+    codec = models.CharField(_("codec"), max_length=32, blank=True, default="")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    camera = models.ForeignKey(
+        Camera, verbose_name=_("camera"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="discovered_streams",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("discovered stream")
+        verbose_name_plural = _("discovered streams")
+        ordering = ["device", "channel", "substream"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "channel", "substream"], name="discovered_stream_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device.ip} ch{self.channel} {'sub' if self.substream else 'main'} {self.status}"
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)

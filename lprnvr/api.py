@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.permissions import BasePermission
 
 
@@ -22,5 +23,12 @@ class CanOperate(BasePermission):
 
 
 def client_address(request) -> str:
-    """The client's address. Behind a reverse proxy set TRUSTED_PROXY_HEADER handling at the proxy."""
+    """The client's address. Behind N reverse proxies set NUM_PROXIES=N: the address is then read
+    from X-Forwarded-For, N entries from its right end (the part the proxies themselves added)."""
+    proxies = settings.NUM_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR", "") or "unknown"

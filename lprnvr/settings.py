@@ -215,6 +215,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
 }
 
+# Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 # Failed logins: after this many failures in the window, 429 with Retry-After.
 LOGIN_MAX_FAILURES_PER_USER = env.int("LOGIN_MAX_FAILURES_PER_USER", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
@@ -271,6 +274,63 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Plates (ANPR allow/block lists over ISAPI) ------------------------------------------------
+PLATES_CONNECT_TIMEOUT = env.float("PLATES_CONNECT_TIMEOUT", default=3.0)
+PLATES_READ_TIMEOUT = env.float("PLATES_READ_TIMEOUT", default=10.0)
+PLATES_BATCH_SIZE = env.int("PLATES_BATCH_SIZE", default=50)
+PLATES_SEARCH_PAGE_SIZE = env.int("PLATES_SEARCH_PAGE_SIZE", default=100)
+PLATES_SEARCH_EACH_MAX = env.int("PLATES_SEARCH_EACH_MAX", default=10)
+PLATES_RETRY_ATTEMPTS = env.int("PLATES_RETRY_ATTEMPTS", default=5)
+PLATES_RETRY_BASE_DELAY = env.float("PLATES_RETRY_BASE_DELAY", default=2.0)
+PLATES_RETRY_MAX_DELAY = env.float("PLATES_RETRY_MAX_DELAY", default=60.0)
+PLATES_LEGACY_WAIT = env.float("PLATES_LEGACY_WAIT", default=10.0)
+PLATES_CONVERGE_INTERVAL = env.int("PLATES_CONVERGE_INTERVAL", default=300)
+PLATES_BACKUP_HOUR = env.int("PLATES_BACKUP_HOUR", default=3)
+PLATES_DIGEST_REALM = env.str("PLATES_DIGEST_REALM", default="lprnvr")
+PLATES_CAMERA_LEASE = env.int("PLATES_CAMERA_LEASE", default=900)
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["plates-converge"] = {"task": "plates.converge_all", "schedule": PLATES_CONVERGE_INTERVAL}
+CELERY_BEAT_SCHEDULE["plates-backup"] = {
+    "task": "plates.backup_all",
+    "schedule": crontab(hour=PLATES_BACKUP_HOUR, minute=0),
+}
+AUTHENTICATION_BACKENDS = ["plates.auth.DigestRecordingModelBackend"]
+
+# --- Discovery (cameras app; see docs/discovery.md) -------------------------------------------
+SCAN_PORTS = env.list("SCAN_PORTS", cast=int, default=[80, 443, 554, 8000, 8554, 8899, 34567, 37777])
+ONVIF_TIMEOUT = env.float("ONVIF_TIMEOUT", default=5)
+# Range the discover endpoint scans when the request names none; empty: the request must name one.
+DEFAULT_NETWORK_RANGE = env.str("DEFAULT_NETWORK_RANGE", default="")
+DISCOVERY_MAX_HOSTS = env.int("DISCOVERY_MAX_HOSTS", default=1024)
+DISCOVERY_ALLOW_PUBLIC = env.bool("DISCOVERY_ALLOW_PUBLIC", default=False)
+DISCOVERY_SCAN_TIMEOUT = env.int("DISCOVERY_SCAN_TIMEOUT", default=300)
+DISCOVERY_HOST_TIMEOUT = env.int("DISCOVERY_HOST_TIMEOUT", default=30)
+DISCOVERY_API_WAIT = env.float("DISCOVERY_API_WAIT", default=20)
+DISCOVERY_CONCURRENCY = env.int("DISCOVERY_CONCURRENCY", default=16)
+DISCOVERY_FFPROBE_TIMEOUT = env.float("DISCOVERY_FFPROBE_TIMEOUT", default=8)
+DISCOVERY_FFPROBE_CONCURRENCY = env.int("DISCOVERY_FFPROBE_CONCURRENCY", default=8)
+DISCOVERY_FFPROBE_PER_DEVICE = env.int("DISCOVERY_FFPROBE_PER_DEVICE", default=2)
+DISCOVERY_MAX_CHANNELS = env.int("DISCOVERY_MAX_CHANNELS", default=64)
+DISCOVERY_WS_MULTICAST = env.bool("DISCOVERY_WS_MULTICAST", default=True)
+DISCOVERY_WS_TIMEOUT = env.float("DISCOVERY_WS_TIMEOUT", default=2)
+DISCOVERY_JOB_TIMEOUT = env.int("DISCOVERY_JOB_TIMEOUT", default=900)
+CELERY_BEAT_SCHEDULE["cameras.discovery.requeue_stale"] = {
+    "task": "cameras.discovery.requeue_stale",
+    "schedule": 60.0,
+}
+ONVIF_WSDL_DIR = env.str("ONVIF_WSDL_DIR", default="")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "DiscoveryJobStatusEnum": "cameras.models.DiscoveryJob.Status",
+        "DiscoveredStreamStatusEnum": "cameras.models.DiscoveredStream.Status",
+        "PlateWorkStatusEnum": "plates.models.Status",
+    }
+)
+# Device credentials never reach a log line (runserver request lines, URLs quoted in messages).
+LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "cameras.logs.RedactCredentialsFilter"}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_credentials")
 
 # --- Media engine (recordings app, `manage.py run_media`) ------------------------------------
 MEDIA_RUN_DIR = Path(env.str("MEDIA_RUN_DIR", default=str(VAR_DIR / "media")))

@@ -10,7 +10,7 @@ want=(ffmpeg nmap python3-venv npm)
 if [ "$mode" = test ]; then
   want+=(postgresql redis-server gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gst-1.0
          gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-         gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools chromium iproute2)
+         gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools chromium iproute2 curl)
 fi
 
 missing=()

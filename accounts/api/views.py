@@ -90,6 +90,7 @@ class RegisterView(APIView):
     @extend_schema(request=RegisterSerializer, responses={201: UserSummarySerializer}, tags=["auth"])
     def post(self, request):
         with transaction.atomic():
+            services.lock_registration()
             first = services.system_is_empty()
             if not first:
                 if not request.user.is_authenticated:

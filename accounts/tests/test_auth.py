@@ -157,3 +157,12 @@ def test_deactivated_user_token_stops_working(as_user, make_user):
     user.is_active = False
     user.save()
     assert client.get("/api/cameras/list").status_code == 401
+
+
+@override_settings(NUM_PROXIES=1, LOGIN_MAX_FAILURES_PER_USER=100, LOGIN_MAX_FAILURES_PER_ADDRESS=2)
+def test_address_behind_a_proxy_comes_from_forwarded_for(api_client, make_user):
+    make_user(username="ana")
+    for _ in range(2):
+        login(api_client, "ana", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert login(api_client, "ana", "correct-horse-9", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+    assert login(api_client, "ana", "correct-horse-9", HTTP_X_FORWARDED_FOR="198.51.100.8").status_code == 200

@@ -96,3 +96,12 @@ def test_openapi_schema_and_docs(api_client):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn.jsdelivr" not in docs.content
+
+
+def test_spanish_interface(api_client):
+    page = Client().get("/admin/login/", HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE="es")
+    assert "Administración de lprnvr" in page.content.decode()
+    error = api_client.post(
+        "/api/auth/login", {"username": "x", "password": "y"}, format="json", HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert error.json()["error"] == "Usuario o contraseña incorrectos."

@@ -24,6 +24,8 @@ def stack_commands(port: int, workers: int) -> dict[str, list[str]]:
             py, "-m", "gunicorn", "lprnvr.wsgi:application",
             "--bind", f"0.0.0.0:{port}", "--workers", str(workers), "--threads", "8",
             "--timeout", "120", "--access-logfile", "-",
+            # Path without the query string: GET /api/cameras/discover carries device credentials there.
+            "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"',
         ],
         "worker": [
             py, "-m", "celery", "-A", "lprnvr", "worker", "-Q", ",".join(QUEUES),
@@ -73,7 +75,8 @@ class Command(BaseCommand):
             time.sleep(0.5)
         for proc in procs.values():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                # Only the main process: gunicorn and celery stop their own children gracefully.
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
         for name, proc in procs.items():
             try:
@@ -82,5 +85,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not stop in time; killing it")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        for proc in procs.values():
+            try:  # nothing of the stack outlives it
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.stdout.write("all stopped")
         sys.exit(exit_code)

@@ -1,0 +1,374 @@
+"""Admin: plates with search and bulk actions (push to / remove from cameras, import CSV), jobs with
+their per-camera results inline, drift per camera, and backups listed and downloadable."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from cameras.models import Camera
+
+from . import backups, services
+from .clients import isapi
+from .models import (
+    AnprCamera,
+    CameraPlate,
+    ListType,
+    Plate,
+    PlateBackup,
+    PlateJob,
+    PlateJobCamera,
+    PlateJobItem,
+    Source,
+    clean_plate,
+)
+
+
+class CamerasForm(forms.Form):
+    cameras = forms.ModelMultipleChoiceField(
+        queryset=Camera.objects.filter(is_active=True), widget=forms.CheckboxSelectMultiple, label=_("Cameras")
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("A camera's export, or our normalised CSV."))
+    list_type = forms.ChoiceField(choices=ListType.choices, initial=ListType.ALLOW, label=_("List for plates new here"))
+    cameras = forms.ModelMultipleChoiceField(
+        queryset=Camera.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=_("Push to cameras"),
+    )
+
+
+class CameraPlateInline(admin.TabularInline):
+    model = CameraPlate
+    extra = 0
+    fields = ["camera", "desired", "updated_at"]
+    readonly_fields = ["updated_at"]
+    verbose_name_plural = _("On the lists of")
+
+
+@admin.register(Plate)
+class PlateAdmin(admin.ModelAdmin):
+    list_display = ["number", "list_type", "valid_from", "valid_until", "owner", "camera_count", "updated_at"]
+    list_filter = ["list_type"]
+    search_fields = ["number", "owner", "notes"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    inlines = [CameraPlateInline]
+    actions = ["push_to_cameras", "remove_from_cameras"]
+    change_list_template = "admin/plates/plate_change_list.html"
+
+    @admin.display(description=_("cameras"))
+    def camera_count(self, plate: Plate) -> int:
+        return plate.assignments.filter(desired=True).count()
+
+    def _camera_action(self, request, queryset, *, remove: bool):
+        if "apply" in request.POST:
+            form = CamerasForm(request.POST)
+            if form.is_valid():
+                numbers = list(queryset.values_list("number", flat=True))
+                cameras = list(form.cleaned_data["cameras"])
+                service = services.remove_plates if remove else services.push_plates
+                with transaction.atomic():
+                    job = service(cameras=cameras, numbers=numbers, user=request.user, source=Source.ADMIN)
+                url = reverse("admin:plates_platejob_change", args=[job.pk])
+                self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
+                return None
+        else:
+            form = CamerasForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Remove plates from cameras") if remove else _("Push plates to cameras"),
+            "form": form,
+            "plates": queryset,
+            "action": request.POST.get("action"),
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/plates/choose_cameras.html", context)
+
+    @admin.action(description=_("Push selected plates to cameras"))
+    def push_to_cameras(self, request, queryset):
+        return self._camera_action(request, queryset, remove=False)
+
+    @admin.action(description=_("Remove selected plates from cameras"))
+    def remove_from_cameras(self, request, queryset):
+        return self._camera_action(request, queryset, remove=True)
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="plates_plate_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if request.method == "POST":
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data["file"].read()
+                try:
+                    specs = backups.parse_device_csv(data)
+                except (backups.BackupError, UnicodeDecodeError) as exc:
+                    form.add_error("file", str(exc))
+                else:
+                    return self._import(request, form, specs)
+        else:
+            form = ImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import plates from CSV"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/plates/import.html", context)
+
+    def _import(self, request, form, specs):
+        bad, good = [], []
+        for spec in specs:
+            try:
+                good.append((clean_plate(spec.plate), spec))
+            except ValueError:
+                bad.append(spec.plate)
+        with transaction.atomic():
+            existing = set(Plate.objects.filter(number__in=[n for n, _ in good]).values_list("number", flat=True))
+            Plate.objects.bulk_create(
+                [
+                    Plate(
+                        number=n,
+                        list_type=s.list_type if s.list_type else form.cleaned_data["list_type"],
+                        valid_from=s.valid_from,
+                        valid_until=s.valid_until,
+                        created_by=request.user,
+                    )
+                    for n, s in good
+                    if n not in existing
+                ],
+                ignore_conflicts=True,
+            )
+            cameras = list(form.cleaned_data["cameras"])
+            job = None
+            if cameras and good:
+                job = services.push_plates(
+                    cameras=cameras, numbers=[n for n, _ in good], user=request.user, source=Source.ADMIN
+                )
+        self.message_user(
+            request,
+            ngettext("%(n)d plate imported.", "%(n)d plates imported.", len(good)) % {"n": len(good)}
+            + (f" Job #{job.pk} queued." if job else ""),
+        )
+        if bad:
+            self.message_user(request, _("Skipped, not plates: %(bad)s") % {"bad": ", ".join(bad)}, messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:plates_plate_changelist"))
+
+
+class JobCameraInline(admin.TabularInline):
+    model = PlateJobCamera
+    extra = 0
+    can_delete = False
+    fields = ["camera_link", "status", "attempts", "last_error", "unlock_time", "started_at", "finished_at", "plates"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("camera"))
+    def camera_link(self, row: PlateJobCamera):
+        url = reverse("admin:plates_platejobcamera_change", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, row.camera_address)
+
+    @admin.display(description=_("plates"))
+    def plates(self, row: PlateJobCamera):
+        items = list(row.items.all()[:50])
+        more = row.items.count() - len(items)
+        html = format_html_join(
+            ", ", "{} <b>{}</b>{}", ((i.plate, i.status, f" ({i.last_error})" if i.last_error else "") for i in items)
+        )
+        return format_html("{}{}", html, f" … +{more}" if more > 0 else "")
+
+
+@admin.register(PlateJob)
+class PlateJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "operation", "source", "status", "requested_by", "created_at", "finished_at"]
+    list_filter = ["status", "operation", "source"]
+    search_fields = ["cameras__camera_address", "cameras__items__plate"]
+    readonly_fields = [
+        "operation",
+        "source",
+        "status",
+        "requested_by",
+        "params",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    inlines = [JobCameraInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class JobItemInline(admin.TabularInline):
+    model = PlateJobItem
+    extra = 0
+    can_delete = False
+    fields = ["action", "plate", "new_plate", "status", "attempts", "detail", "last_error", "started_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlateJobCamera)
+class PlateJobCameraAdmin(admin.ModelAdmin):
+    list_display = ["job", "camera_address", "status", "attempts", "last_error", "finished_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in PlateJobCamera._meta.fields]
+    inlines = [JobItemInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_module_permission(self, request):
+        return False  # reached from a job's page
+
+
+@admin.register(AnprCamera)
+class AnprCameraAdmin(admin.ModelAdmin):
+    list_display = [
+        "camera",
+        "family",
+        "last_synced_at",
+        "plate_count",
+        "missing",
+        "unexpected",
+        "to_remove",
+        "duplicates",
+        "auth_state",
+        "last_sync_error",
+    ]
+    list_filter = ["family", "remove_unexpected"]
+    search_fields = ["camera__name", "camera__ip"]
+    fields = [
+        "camera",
+        "family",
+        "family_detected_at",
+        "remove_unexpected",
+        "last_synced_at",
+        "last_sync_error",
+        "plate_count",
+        "drift",
+        "auth_failed_at",
+        "auth_error",
+        "locked_until",
+    ]
+    readonly_fields = [f for f in fields if f != "remove_unexpected"]
+    actions = ["sync_report", "converge", "clear_credential_failure", "backup_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def _count(self, device, key):
+        return len(device.drift.get(key, []))
+
+    @admin.display(description=_("missing"))
+    def missing(self, device):
+        return self._count(device, "missing")
+
+    @admin.display(description=_("unexpected"))
+    def unexpected(self, device):
+        return self._count(device, "unexpected")
+
+    @admin.display(description=_("to remove"))
+    def to_remove(self, device):
+        return self._count(device, "to_remove")
+
+    @admin.display(description=_("duplicates"))
+    def duplicates(self, device):
+        return self._count(device, "duplicates")
+
+    @admin.display(description=_("credentials"))
+    def auth_state(self, device):
+        if device.auth_failed_at is None:
+            return _("ok")
+        return _("locked") if device.locked_until else _("refused")
+
+    def _sync(self, request, queryset, converge: bool):
+        cameras = [d.camera for d in queryset.select_related("camera")]
+        with transaction.atomic():
+            job = services.sync_cameras(cameras=cameras, converge=converge, user=request.user, source=Source.ADMIN)
+        url = reverse("admin:plates_platejob_change", args=[job.pk])
+        self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
+
+    @admin.action(description=_("Sync: read the cameras and report drift"))
+    def sync_report(self, request, queryset):
+        self._sync(request, queryset, converge=False)
+
+    @admin.action(description=_("Converge: make the cameras match their lists"))
+    def converge(self, request, queryset):
+        self._sync(request, queryset, converge=True)
+
+    @admin.action(description=_("Credentials fixed: allow trying the cameras again"))
+    def clear_credential_failure(self, request, queryset):
+        for device in queryset.select_related("camera"):
+            services.clear_auth_failure(device.camera)
+
+    @admin.action(description=_("Back up now"))
+    def backup_now(self, request, queryset):
+        for device in queryset.select_related("camera"):
+            try:
+                backups.backup_camera(device.camera, user=request.user, source=Source.ADMIN)
+            except (isapi.ISAPIError, backups.BackupError) as exc:
+                self.message_user(request, f"{device.camera.address}: {exc}", messages.ERROR)
+
+
+@admin.register(PlateBackup)
+class PlateBackupAdmin(admin.ModelAdmin):
+    list_display = ["camera_address", "created_at", "source", "plate_count", "size", "downloads"]
+    list_filter = ["source"]
+    search_fields = ["camera_address"]
+    readonly_fields = [f.name for f in PlateBackup._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("download"))
+    def downloads(self, backup: PlateBackup):
+        raw = reverse("admin:plates_platebackup_download", args=[backup.pk])
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}?normalized=1">{}</a>', raw, _("device CSV"), raw, _("normalised")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="plates_platebackup_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk: int):
+        backup = get_object_or_404(PlateBackup, pk=pk)
+        file = backups.backup_path(backup, normalized=request.GET.get("normalized") == "1")
+        if not file.is_file():
+            raise Http404(_("The backup file is missing."))
+        return FileResponse(file.open("rb"), as_attachment=True, filename=file.name, content_type="text/csv")

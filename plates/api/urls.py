@@ -1,0 +1,19 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from . import legacy, views
+
+app_name = "plates"
+
+router = SimpleRouter(trailing_slash=True)  # like /api/cameras/: every REST path ends with a slash
+router.register("jobs", views.JobViewSet, basename="job")
+router.register("cameras", views.AnprCameraViewSet, basename="camera")
+router.register("backups", views.BackupViewSet, basename="backup")
+router.register("", views.PlateViewSet, basename="plate")
+
+urlpatterns = [
+    path("AddPlate", legacy.AddPlateView.as_view(), name="legacy-add"),
+    path("DeletePlate", legacy.DeletePlateView.as_view(), name="legacy-delete"),
+    path("UpdatePlate", legacy.UpdatePlateView.as_view(), name="legacy-update"),
+    path("api/plates/", include(router.urls)),
+]

@@ -1,0 +1,231 @@
+"""Backups of cameras' plate lists: the device's own CSV export kept byte for byte, plus our
+normalised copy; restore pushes the records back (additive unless replace-all is asked for)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cameras.models import Camera
+
+from . import services
+from .clients import isapi
+from .models import AnprCamera, Operation, Plate, PlateBackup, PlateJob, Source
+
+NORMALISED_HEADER = ["plate", "list_type", "valid_from", "valid_until"]
+
+
+class BackupError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SavedFiles:
+    raw: Path
+    normalized: Path
+    sha256: str
+    size: int
+    plate_count: int
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def parse_device_csv(data: bytes) -> list[isapi.PlateSpec]:
+    """Records from a device export, whatever its header's wording (it differs by firmware)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
+    if not rows:
+        return []
+    header = [h.strip().lower() for h in rows[0]]
+
+    def col(*words: str) -> int | None:
+        for i, h in enumerate(header):
+            if any(w in h for w in words):
+                return i
+        return None
+
+    plate_i = col("plate")
+    if plate_i is None:
+        raise BackupError("no plate column in the CSV header")
+    group_i = col("group", "belong", "list")
+    start_i, end_i = col("start"), col("end")
+    specs: dict[str, isapi.PlateSpec] = {}
+    for row in rows[1:]:
+        if plate_i >= len(row):
+            continue
+        number = isapi.normalise_plate(row[plate_i])
+        if not number:
+            continue
+        group = row[group_i].strip().lower() if group_i is not None and group_i < len(row) else "1"
+        list_type = isapi.BLOCK if group in ("0", "blocklist", "blacklist", "block") else isapi.ALLOW
+        start = _date(row[start_i]) if start_i is not None and start_i < len(row) else None
+        end = _date(row[end_i]) if end_i is not None and end_i < len(row) else None
+        specs.setdefault(number, isapi.PlateSpec(number, list_type, start, end))
+    return list(specs.values())
+
+
+def normalised_csv(specs: list[isapi.PlateSpec]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(NORMALISED_HEADER)
+    for s in sorted(specs, key=lambda s: s.plate):
+        writer.writerow([s.plate, s.list_type, s.valid_from or "", s.valid_until or ""])
+    return out.getvalue().encode()
+
+
+def save_export(data: bytes, directory: Path, *, when=None) -> SavedFiles:
+    """Write the export exactly as received, timestamped, and a normalised copy beside it."""
+    when = when or timezone.now()
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = when.strftime("%Y%m%dT%H%M%S%fZ")
+    raw = directory / f"license_plate_data_{stamp}.csv"
+    normalized = directory / f"license_plate_data_{stamp}.normalized.csv"
+    specs = parse_device_csv(data)
+    raw.write_bytes(data)
+    normalized.write_bytes(normalised_csv(specs))
+    return SavedFiles(raw, normalized, hashlib.sha256(data).hexdigest(), len(data), len(specs))
+
+
+def camera_dir(camera_address: str) -> Path:
+    return Path(settings.BACKUPS_DIR) / "plates" / re.sub(r"[^A-Za-z0-9._-]", "_", camera_address)
+
+
+def _record(camera: Camera | None, address: str, files: SavedFiles, user, source: str) -> PlateBackup:
+    base = Path(settings.BACKUPS_DIR)
+
+    def rel(p: Path) -> str:
+        try:
+            return str(p.resolve().relative_to(base.resolve()))
+        except ValueError:
+            return str(p.resolve())
+
+    return PlateBackup.objects.create(
+        camera=camera,
+        camera_address=address,
+        created_by=user if getattr(user, "pk", None) else None,
+        source=source,
+        raw_path=rel(files.raw),
+        normalized_path=rel(files.normalized),
+        size=files.size,
+        sha256=files.sha256,
+        plate_count=files.plate_count,
+    )
+
+
+def backup_camera(camera: Camera, *, user=None, source: str = Source.SCHEDULE, directory: Path | None = None):
+    """Export a registered camera's list and record the backup."""
+    device = services.anpr_for(camera)
+    blocked = services.auth_block(camera, device)
+    if blocked:
+        raise BackupError(blocked)
+    client = services.client_for_camera(camera, device)
+    try:
+        data = client.export_csv()
+    except isapi.BadCredentials as exc:
+        services.record_auth_failure(camera, device, exc)
+        raise
+    files = save_export(data, directory or camera_dir(camera.address))
+    return _record(camera, camera.address, files, user, source)
+
+
+def backup_camera_by_id(camera_id: int) -> PlateBackup | None:
+    camera = Camera.objects.filter(pk=camera_id, is_active=True).first()
+    if camera is None:
+        return None
+    return backup_camera(camera)
+
+
+def backup_address(
+    host: str, *, port: int = 80, channel: int = 1, username: str, password: str, directory: Path
+) -> SavedFiles:
+    """The seed's backup_maker: export any camera by address into `directory`."""
+    client = isapi.ISAPIClient(
+        host,
+        port=port,
+        channel=channel,
+        username=username,
+        password=password,
+        timeouts=isapi.Timeouts(settings.PLATES_CONNECT_TIMEOUT, settings.PLATES_READ_TIMEOUT),
+    )
+    with client:
+        data = client.export_csv()
+    return save_export(data, directory)
+
+
+def anpr_camera_ids() -> list[int]:
+    return list(AnprCamera.objects.filter(camera__is_active=True).values_list("camera_id", flat=True))
+
+
+def backup_path(backup: PlateBackup, normalized: bool = False) -> Path:
+    path = Path(backup.normalized_path if normalized else backup.raw_path)
+    return path if path.is_absolute() else Path(settings.BACKUPS_DIR) / path
+
+
+def specs_from_file(path: Path) -> list[isapi.PlateSpec]:
+    return parse_device_csv(path.read_bytes())
+
+
+@transaction.atomic
+def restore_backup(
+    *,
+    specs: list[isapi.PlateSpec],
+    cameras: list[Camera],
+    replace_all: bool = False,
+    allow_empty: bool = False,
+    backup: PlateBackup | None = None,
+    user=None,
+    source: str = Source.API,
+    enqueue: bool = True,
+) -> PlateJob:
+    """Put a backup's records back on cameras. Additive by default (never deletes); `replace_all`
+    also removes plates the backup lacks, and an empty backup never replaces a list unless
+    `allow_empty` says so on purpose."""
+    if not specs and not allow_empty:
+        raise BackupError("the backup holds no plates: nothing to restore (allow_empty to empty the cameras)")
+    plates = services.upsert_plates([s.plate for s in specs], user=user)
+    by_number = {s.plate: s for s in specs}
+    for plate in plates:  # the backup's list type and validity win for plates it names
+        s = by_number[plate.number]
+        Plate.objects.filter(pk=plate.pk).update(
+            list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until
+        )
+    services._assign(cameras, plates, desired=True)
+    if replace_all:
+        from .models import CameraPlate
+
+        CameraPlate.objects.filter(camera__in=cameras, desired=True).exclude(plate__in=plates).update(desired=False)
+    params = {
+        "backup": backup.pk if backup else None,
+        "replace_all": replace_all,
+        "specs": [[s.plate, s.list_type, str(s.valid_from or ""), str(s.valid_until or "")] for s in specs],
+    }
+    return services._create_job(
+        operation=Operation.RESTORE,
+        cameras=cameras,
+        items=[(Operation.ADD, s.plate, "") for s in specs],
+        user=user,
+        source=source,
+        params=params,
+        enqueue=enqueue,
+    )
+
+
+def restore_specs(job: PlateJob) -> tuple[list[isapi.PlateSpec], bool]:
+    specs = [
+        isapi.PlateSpec(p, t, _date(a) if a else None, _date(b) if b else None) for p, t, a, b in job.params["specs"]
+    ]
+    return specs, bool(job.params.get("replace_all"))

@@ -1,0 +1,299 @@
+"""Plates, the list each camera should hold, the jobs that make cameras hold it, and backups.
+
+Desired state lives here: `CameraPlate` rows say which plates each camera must hold (and, with
+`desired=False`, which it must not). Jobs (`PlateJob` > `PlateJobCamera` > `PlateJobItem`) record
+every attempt to make a camera match, with who asked, when, and what each camera answered: the audit
+trail. A camera that misses a job (off line) is brought in line by the periodic convergence.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lprnvr.fields import EncryptedTextField
+
+from .clients.isapi import FAMILY_A, FAMILY_B, PlateSpec, normalise_plate
+
+PLATE_RE = re.compile(r"^[^\W_]{2,16}$")
+
+
+def clean_plate(value: str) -> str:
+    """The normalised plate number, or ValueError saying why it is not one."""
+    if not isinstance(value, str):
+        raise ValueError(_("A plate must be a string."))
+    number = normalise_plate(value)
+    if not PLATE_RE.match(number):
+        raise ValueError(_("A plate is 2 to 16 letters or digits."))
+    return number
+
+
+class ListType(models.TextChoices):
+    ALLOW = "allow", _("Allow list")
+    BLOCK = "block", _("Block list")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    RETRYING = "retrying", _("Retrying")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    PARTIAL = "partial", _("Partly failed")  # jobs only: some cameras failed
+
+
+FINAL = (Status.SUCCEEDED, Status.FAILED, Status.PARTIAL)
+
+
+class Plate(models.Model):
+    number = models.CharField(_("plate"), max_length=16, unique=True, help_text=_("Normalised: A-Z and 0-9."))
+    list_type = models.CharField(_("list"), max_length=5, choices=ListType.choices, default=ListType.ALLOW)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    owner = models.CharField(_("owner"), max_length=200, blank=True, default="")
+    notes = models.TextField(_("notes"), blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cameras = models.ManyToManyField("cameras.Camera", through="CameraPlate", related_name="plates", blank=True)
+
+    class Meta:
+        verbose_name = _("plate")
+        verbose_name_plural = _("plates")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def clean(self) -> None:
+        try:
+            self.number = clean_plate(self.number)
+        except ValueError as exc:
+            raise ValidationError({"number": str(exc)}) from exc
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": _("The end of validity is before its start.")})
+
+    def spec(self) -> PlateSpec:
+        return PlateSpec(self.number, self.list_type, self.valid_from, self.valid_until)
+
+    def is_valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+class CameraPlate(models.Model):
+    """One line of a camera's desired list: the plate must be there (`desired`) or must not."""
+
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="plate_assignments")
+    plate = models.ForeignKey(Plate, on_delete=models.CASCADE, related_name="assignments")
+    desired = models.BooleanField(
+        _("desired"), default=True, help_text=_("Off: the plate must be removed (kept until the camera confirms).")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("camera plate")
+        verbose_name_plural = _("camera plates")
+        constraints = [models.UniqueConstraint(fields=["camera", "plate"], name="camera_plate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.plate} @ {self.camera_id}{'' if self.desired else ' (remove)'}"
+
+
+class AnprCamera(models.Model):
+    """What we know about a camera as an ANPR device: its firmware family, sync state, auth trouble."""
+
+    class Family(models.TextChoices):
+        UNKNOWN = "", _("Not detected yet")
+        A = FAMILY_A, _("A: classic ANPR (numeric ids)")
+        B = FAMILY_B, _("B: TCG entrance/exit (id = plate)")
+
+    camera = models.OneToOneField("cameras.Camera", on_delete=models.CASCADE, primary_key=True, related_name="anpr")
+    family = models.CharField(_("firmware family"), max_length=1, choices=Family.choices, blank=True, default="")
+    family_detected_at = models.DateTimeField(null=True, blank=True)
+    remove_unexpected = models.BooleanField(
+        _("remove unexpected plates"),
+        default=False,
+        help_text=_("Periodic sync also deletes plates on the camera that are not in its list here."),
+    )
+    # Credentials the camera refused: never retried until they change (fingerprint) or the lock ends.
+    auth_failed_at = models.DateTimeField(null=True, blank=True)
+    auth_fingerprint = models.CharField(max_length=32, blank=True, default="")
+    auth_error = models.TextField(blank=True, default="")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_error = models.TextField(blank=True, default="")
+    drift = models.JSONField(default=dict, blank=True)
+    plate_count = models.PositiveIntegerField(null=True, blank=True)
+    # A lease so one job at a time talks to a camera (claimed with a conditional UPDATE).
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ANPR camera")
+        verbose_name_plural = _("ANPR cameras")
+
+    def __str__(self) -> str:
+        return str(self.camera)
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.drift.get("missing") or self.drift.get("unexpected") or self.drift.get("duplicates"))
+
+
+class DefaultCameraCredentials(models.Model):
+    """Camera credentials for cameras registered without their own (`manage.py lpr_server -u -c`)."""
+
+    username = EncryptedTextField(blank=True, default="")
+    password = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("default camera credentials")
+        verbose_name_plural = _("default camera credentials")
+
+    def __str__(self) -> str:
+        return str(_("default camera credentials"))
+
+
+class Operation(models.TextChoices):
+    ADD = "add", _("Add")
+    DELETE = "delete", _("Delete")
+    RENAME = "rename", _("Rename")
+    SYNC = "sync", _("Sync (report drift)")
+    CONVERGE = "converge", _("Converge")
+    RESTORE = "restore", _("Restore backup")
+
+
+class Source(models.TextChoices):
+    LEGACY = "legacy", _("Legacy API")
+    API = "api", _("REST API")
+    ADMIN = "admin", _("Admin")
+    SCHEDULE = "schedule", _("Schedule")
+    COMMAND = "command", _("Command line")
+
+
+class PlateJob(models.Model):
+    operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.API)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="plate_jobs"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plate job")
+        verbose_name_plural = _("plate jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.operation} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINAL
+
+
+class PlateJobCamera(models.Model):
+    job = models.ForeignKey(PlateJob, on_delete=models.CASCADE, related_name="cameras")
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.SET_NULL, null=True, related_name="plate_jobs")
+    camera_address = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    error_kind = models.CharField(max_length=40, blank=True, default="")
+    unlock_time = models.PositiveIntegerField(null=True, blank=True, help_text=_("Seconds until the camera unlocks."))
+    result = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job camera")
+        verbose_name_plural = _("job cameras")
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.camera_address}: {self.status}"
+
+
+class PlateJobItem(models.Model):
+    job_camera = models.ForeignKey(PlateJobCamera, on_delete=models.CASCADE, related_name="items")
+    action = models.CharField(max_length=10, choices=Operation.choices)
+    plate = models.CharField(max_length=16)
+    new_plate = models.CharField(max_length=16, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    detail = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job plate")
+        verbose_name_plural = _("job plates")
+        ordering = ["job_camera", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.plate}: {self.status}"
+
+
+class PlateBackup(models.Model):
+    """A camera's list as the camera exported it (byte for byte), plus our normalised copy."""
+
+    camera = models.ForeignKey(
+        "cameras.Camera", on_delete=models.SET_NULL, null=True, blank=True, related_name="plate_backups"
+    )
+    camera_address = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCHEDULE)
+    raw_path = models.CharField(max_length=500)
+    normalized_path = models.CharField(max_length=500)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    plate_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("plate backup")
+        verbose_name_plural = _("plate backups")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.camera_address} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DigestCredential(models.Model):
+    """HA1 = MD5(user:realm:password) for the legacy endpoints' HTTP Digest (as `curl --digest`).
+
+    Digest needs a password-equivalent on the server; it is kept encrypted and is valid only while
+    the account's password hash is the one it was made with (a password change voids it).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_credential")
+    realm = models.CharField(max_length=100)
+    ha1 = EncryptedTextField()
+    password_hash = models.CharField(max_length=256)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("digest credential")
+        verbose_name_plural = _("digest credentials")
+
+    def __str__(self) -> str:
+        return f"digest credential of user {self.user_id}"

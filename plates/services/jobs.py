@@ -1,0 +1,245 @@
+"""Desired lists and jobs: what the API, the admin and the commands call."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cameras.models import Camera
+
+from ..models import (
+    AnprCamera,
+    CameraPlate,
+    Operation,
+    Plate,
+    PlateJob,
+    PlateJobCamera,
+    PlateJobItem,
+    Source,
+)
+
+# --- Desired lists and jobs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rename:
+    old: str
+    new: str
+
+
+def upsert_plates(numbers: list[str], *, user=None, defaults: dict | None = None) -> list[Plate]:
+    """The plates with these (normalised) numbers, created with `defaults` where missing."""
+    existing = {p.number: p for p in Plate.objects.filter(number__in=numbers)}
+    missing = [n for n in dict.fromkeys(numbers) if n not in existing]
+    if missing:
+        Plate.objects.bulk_create(
+            [Plate(number=n, created_by=user, **(defaults or {})) for n in missing], ignore_conflicts=True
+        )
+        existing = {p.number: p for p in Plate.objects.filter(number__in=numbers)}
+    return [existing[n] for n in dict.fromkeys(numbers)]
+
+
+def _assign(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
+    """Set plates as desired (or to remove) on cameras' lists: one statement, however many rows."""
+    AnprCamera.objects.bulk_create([AnprCamera(camera=c) for c in cameras], ignore_conflicts=True)
+    if not cameras or not plates:
+        return
+    camera_ids = json.dumps([c.pk for c in dict.fromkeys(cameras)])
+    plate_ids = json.dumps([p.pk for p in plates])
+    table = CameraPlate._meta.db_table
+    if connection.vendor == "postgresql":
+        source = (
+            "SELECT c.value::bigint, p.value::bigint, %s, %s FROM json_array_elements_text(%s::json) c "
+            "CROSS JOIN json_array_elements_text(%s::json) p WHERE true"
+        )
+    else:  # SQLite (JSON1 is built in)
+        source = "SELECT c.value, p.value, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (camera_id, plate_id, desired, updated_at) {source} "
+            "ON CONFLICT (camera_id, plate_id) DO UPDATE "
+            "SET desired = excluded.desired, updated_at = excluded.updated_at",
+            [desired, timezone.now(), camera_ids, plate_ids],
+        )
+
+
+def _insert_items(job: PlateJob, items: list[tuple[str, str, str]]) -> None:
+    """The same per-plate rows for every camera of a job, in one INSERT ... SELECT."""
+    if not items:
+        return
+    data = json.dumps([{"action": a, "plate": p, "new_plate": n} for a, p, n in items])
+    item_table, camera_table = PlateJobItem._meta.db_table, PlateJobCamera._meta.db_table
+    columns = "job_camera_id, action, plate, new_plate, status, attempts, last_error, detail"
+    if connection.vendor == "postgresql":
+        source = (  # table names are ours; the data goes in as a parameter
+            f"SELECT jc.id, i.action, i.plate, i.new_plate, 'pending', 0, '', '' FROM {camera_table} jc "  # noqa: S608
+            "CROSS JOIN json_to_recordset(%s::json) AS i(action text, plate text, new_plate text) "
+            "WHERE jc.job_id = %s ORDER BY jc.id"
+        )
+    else:
+        source = (
+            f"SELECT jc.id, json_extract(i.value, '$.action'), json_extract(i.value, '$.plate'), "  # noqa: S608
+            f"json_extract(i.value, '$.new_plate'), 'pending', 0, '', '' FROM {camera_table} jc, json_each(%s) i "
+            "WHERE jc.job_id = %s ORDER BY jc.id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {item_table} ({columns}) {source}", [data, job.pk])
+
+
+def _create_job(
+    *,
+    operation: str,
+    cameras: list[Camera],
+    items: dict[int, list[tuple[str, str, str]]] | list[tuple[str, str, str]],
+    user=None,
+    source: str = Source.API,
+    params: dict | None = None,
+    enqueue: bool = True,
+) -> PlateJob:
+    job = PlateJob.objects.create(
+        operation=operation,
+        source=source,
+        requested_by=user if getattr(user, "pk", None) else None,
+        params=params or {},
+    )
+    rows = PlateJobCamera.objects.bulk_create(
+        [PlateJobCamera(job=job, camera=c, camera_address=c.address) for c in dict.fromkeys(cameras)]
+    )
+    if isinstance(items, dict):
+        PlateJobItem.objects.bulk_create(
+            [
+                PlateJobItem(job_camera=row, action=action, plate=plate, new_plate=new)
+                for row in rows
+                for action, plate, new in items.get(row.camera_id, [])
+            ],
+            batch_size=5000,
+        )
+    else:
+        _insert_items(job, items)
+    ids = [row.id for row in rows]
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return job
+
+
+def _enqueue(job_camera_ids: list[int]) -> None:
+    """One task message per camera, all sent through one broker producer (one connection checkout)."""
+    from ..tasks import run_job_camera_task
+
+    with run_job_camera_task.app.producer_or_acquire() as producer:
+        for pk in job_camera_ids:
+            run_job_camera_task.apply_async((pk,), producer=producer)
+
+
+@transaction.atomic
+def push_plates(
+    *, cameras: list[Camera], numbers: list[str], user=None, source: str = Source.API, defaults: dict | None = None
+) -> PlateJob:
+    """Add plates to cameras' lists (present exactly once) and push them."""
+    plates = upsert_plates(numbers, user=user, defaults=defaults)
+    _assign(cameras, plates, desired=True)
+    return _create_job(
+        operation=Operation.ADD,
+        cameras=cameras,
+        items=[(Operation.ADD, p.number, "") for p in plates],
+        user=user,
+        source=source,
+        params={"plates": [p.number for p in plates]},
+    )
+
+
+@transaction.atomic
+def remove_plates(*, cameras: list[Camera], numbers: list[str], user=None, source: str = Source.API) -> PlateJob:
+    """Take plates off cameras' lists and delete every record of them from the cameras."""
+    plates = upsert_plates(numbers, user=user)
+    _assign(cameras, plates, desired=False)
+    return _create_job(
+        operation=Operation.DELETE,
+        cameras=cameras,
+        items=[(Operation.DELETE, p.number, "") for p in plates],
+        user=user,
+        source=source,
+        params={"plates": [p.number for p in plates]},
+    )
+
+
+@transaction.atomic
+def rename_plates(*, cameras: list[Camera], renames: list[Rename], user=None, source: str = Source.API) -> PlateJob:
+    """Rename plates on cameras: old gone, new present once, list type and validity kept."""
+    for r in renames:
+        old = Plate.objects.filter(number=r.old).first()
+        copied = (
+            {
+                "list_type": old.list_type,
+                "valid_from": old.valid_from,
+                "valid_until": old.valid_until,
+                "owner": old.owner,
+                "notes": old.notes,
+            }
+            if old
+            else {}
+        )
+        (new_plate,) = upsert_plates([r.new], user=user, defaults=copied)
+        (old_plate,) = upsert_plates([r.old], user=user)
+        _assign(cameras, [new_plate], desired=True)
+        _assign(cameras, [old_plate], desired=False)
+    return _create_job(
+        operation=Operation.RENAME,
+        cameras=cameras,
+        items=[(Operation.RENAME, r.old, r.new) for r in renames],
+        user=user,
+        source=source,
+        params={"renames": [[r.old, r.new] for r in renames]},
+    )
+
+
+@transaction.atomic
+def sync_cameras(
+    *,
+    cameras: list[Camera],
+    converge: bool = False,
+    remove_unexpected: bool = False,
+    allow_empty: bool = False,
+    user=None,
+    source: str = Source.API,
+) -> PlateJob:
+    """Read each camera's list and report drift; with `converge`, make it match its desired list."""
+    for camera in cameras:
+        AnprCamera.objects.get_or_create(camera=camera)
+    return _create_job(
+        operation=Operation.CONVERGE if converge else Operation.SYNC,
+        cameras=cameras,
+        items=[],
+        user=user,
+        source=source,
+        params={"converge": converge, "remove_unexpected": remove_unexpected, "allow_empty": allow_empty},
+    )
+
+
+def run_job_inline(job: PlateJob) -> PlateJob:
+    """Run every camera of a job in this process (command line use, no worker needed)."""
+    from .runner import RetryLater, run_job_camera
+
+    for pk in PlateJobCamera.objects.filter(job=job).values_list("pk", flat=True):
+        while True:
+            try:
+                run_job_camera(pk)
+                break
+            except RetryLater as exc:
+                time.sleep(exc.delay)
+    job.refresh_from_db()
+    return job
+
+
+def wait_for_job(job: PlateJob, timeout: float) -> PlateJob:
+    """Poll the job's row until it finishes or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job.refresh_from_db()
+        if job.is_finished or time.monotonic() >= deadline:
+            return job
+        time.sleep(0.05)

@@ -1,0 +1,113 @@
+"""Every plates endpoint x anonymous/viewer/user/admin, with the expected status (no camera is contacted:
+the cameras point at a closed loopback port and the jobs are only queued)."""
+
+import pytest
+
+from cameras.tests.factories import CameraFactory
+from conftest import client_for
+from plates.models import AnprCamera, PlateBackup, PlateJob, PlateJobCamera
+from plates.tests.factories import PlateFactory
+
+ROLES = ("anonymous", "viewer", "user", "admin")
+
+
+@pytest.fixture
+def world(make_user, tmp_path, settings, monkeypatch):
+    monkeypatch.setattr("plates.services.jobs._enqueue", lambda ids: None)  # queue nothing: this is about access
+    assigned = CameraFactory(ip="127.0.0.71", http_port=9)
+    unassigned = CameraFactory(ip="127.0.0.72", http_port=9)
+    for cam in (assigned, unassigned):
+        AnprCamera.objects.create(camera=cam)
+    users = {
+        role: make_user(role, username=f"p-{role}", password="matrix-pass-1") for role in ("viewer", "user", "admin")
+    }
+    for role in ("viewer", "user"):
+        users[role].cameras.add(assigned)
+    plate = PlateFactory(number="MINE01")
+    plate.assignments.create(camera=assigned)
+    other_plate = PlateFactory(number="THEIRS1")
+    other_plate.assignments.create(camera=unassigned)
+    free_plate = PlateFactory(number="FREE01", created_by=users["user"])
+    job = PlateJob.objects.create(operation="add", requested_by=users["admin"])
+    PlateJobCamera.objects.create(job=job, camera=assigned, camera_address=assigned.address)
+    other_job = PlateJob.objects.create(operation="add", requested_by=users["admin"])
+    PlateJobCamera.objects.create(job=other_job, camera=unassigned, camera_address=unassigned.address)
+    backup_dir = settings.BACKUPS_DIR
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    (backup_dir / "b.csv").write_bytes(b"\xef\xbb\xbfNo.,Plate No.,Group\r\n1,ABC123,1\r\n")
+    backups = {}
+    for name, cam in (("backup", assigned), ("other_backup", unassigned)):
+        backups[name] = PlateBackup.objects.create(
+            camera=cam, camera_address=cam.address, raw_path="b.csv", normalized_path="b.csv", sha256="x"
+        )
+    return {
+        "assigned": assigned.pk,
+        "unassigned": unassigned.pk,
+        "users": users,
+        "plate": plate.pk,
+        "other_plate": other_plate.pk,
+        "free_plate": free_plate.pk,
+        "job": job.pk,
+        "other_job": other_job.pk,
+        "backup": backups["backup"].pk,
+        "other_backup": backups["other_backup"].pk,
+    }
+
+
+A = "127.0.0.71:9"
+U = "127.0.0.72:9"
+# (method, path, body, expected for anonymous, viewer, user, admin)
+MATRIX = [
+    ("get", "/api/plates/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/", {"number": "NEW123"}, (401, 403, 201, 201)),
+    ("post", "/api/plates/", {"number": "NEW123", "push_to": [A]}, (401, 403, 201, 201)),
+    ("post", "/api/plates/", {"number": "NEW123", "push_to": [U]}, (401, 403, 400, 201)),
+    ("get", "/api/plates/{plate}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/{other_plate}/", None, (401, 404, 404, 200)),
+    ("patch", "/api/plates/{plate}/", {"owner": "x"}, (401, 403, 200, 200)),
+    ("patch", "/api/plates/{other_plate}/", {"owner": "x"}, (401, 403, 404, 200)),
+    ("delete", "/api/plates/{plate}/", None, (401, 403, 202, 202)),
+    ("delete", "/api/plates/{free_plate}/", None, (401, 403, 204, 204)),
+    ("post", "/api/plates/push/", {"plates": ["ABC123"], "cameras": [A]}, (401, 403, 202, 202)),
+    ("post", "/api/plates/push/", {"plates": ["ABC123"], "cameras": [U]}, (401, 403, 400, 202)),
+    ("post", "/api/plates/remove/", {"plates": ["ABC123"], "cameras": [A]}, (401, 403, 202, 202)),
+    (
+        "post",
+        "/api/plates/rename/",
+        {"renames": [{"old": "ABC123", "new": "ABC124"}], "cameras": [A]},
+        (401, 403, 202, 202),
+    ),
+    ("get", "/api/plates/jobs/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/jobs/{job}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/jobs/{other_job}/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/cameras/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/cameras/{assigned}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/cameras/{unassigned}/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/cameras/{assigned}/drift/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/cameras/{assigned}/sync/", {}, (401, 403, 202, 202)),
+    ("post", "/api/plates/cameras/{unassigned}/sync/", {}, (401, 403, 404, 202)),
+    ("post", "/api/plates/cameras/{unassigned}/backup/", None, (401, 403, 404, 502)),
+    ("get", "/api/plates/backups/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/backups/{backup}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/backups/{other_backup}/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/backups/{backup}/download/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/backups/{backup}/restore/", {}, (401, 403, 202, 202)),
+    ("post", "/api/plates/backups/{other_backup}/restore/", {}, (401, 403, 404, 202)),
+    ("post", "/AddPlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
+    ("post", "/AddPlate", {"camaras": [U], "plates": ["ABC123"]}, (401, 403, 400, 202)),
+    ("post", "/DeletePlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
+    ("post", "/UpdatePlate", {"camaras": [A], "old plate": ["ABC123"], "new plate": ["ABC124"]}, (401, 403, 202, 202)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p} {b}" for m, p, b, _ in MATRIX])
+def test_matrix(world, role, method, path, body, expected, settings):
+    settings.PLATES_LEGACY_WAIT = 0  # the jobs are only queued here
+    settings.PLATES_CONNECT_TIMEOUT = 0.2
+    user = None if role == "anonymous" else world["users"][role]
+    client = client_for(user)
+    url = path.format(**{k: v for k, v in world.items() if k != "users"})
+    response = getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
+    assert response.status_code == expected[ROLES.index(role)], response.content
