@@ -30,6 +30,22 @@ URL_SALT = "recordings.hls"
 HLS_FILE = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(m3u8|m4s|mp4)$")
 
 
+def wake_supervisor() -> None:
+    """Tell run_media that desired state changed, once the transaction commits (PostgreSQL NOTIFY).
+
+    Only a shortcut: the supervisor also polls every MEDIA_POLL_INTERVAL, so a lost notification (or
+    another database) delays the change by at most that much.
+    """
+    from django.db import connection
+
+    def notify() -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("NOTIFY lprnvr_media")
+
+    transaction.on_commit(notify)
+
+
 class LimitReached(exceptions.APIException):
     status_code = 429
     default_code = "limit_reached"
@@ -51,11 +67,16 @@ def request_live(*, camera: Camera, user) -> None:
                 _("The maximum of %(n)d simultaneous live streams is reached.") % {"n": settings.MAX_STREAMS},
                 code="max_streams",
             )
-        LiveViewer.objects.update_or_create(camera=camera, user=user, defaults={"last_seen": timezone.now()})
+        _lease, created = LiveViewer.objects.update_or_create(
+            camera=camera, user=user, defaults={"last_seen": timezone.now()}
+        )
+    if created:
+        wake_supervisor()
 
 
 def release_live(*, camera: Camera, user) -> int:
     deleted, _ = LiveViewer.objects.filter(camera=camera, user=user).delete()
+    wake_supervisor()
     return deleted
 
 
@@ -138,6 +159,7 @@ def start_recording(*, camera: Camera, user, duration: int | None) -> Recording:
                 code="max_recordings",
             )
         now = timezone.now()
+        wake_supervisor()
         return Recording.objects.create(
             camera=camera,
             camera_ip=camera.address,
@@ -156,6 +178,7 @@ def stop_recordings(*, camera: Camera, user) -> int:
     if not user.is_admin:
         recs = recs.filter(user=user)
     # Anchored: a stopped recording is not moved to the camera's first frame any more.
+    wake_supervisor()
     return recs.update(end_time=now, anchored=True, stopped_reason="stopped by user")
 
 
@@ -195,4 +218,5 @@ def set_continuous(*, camera: Camera, continuous: bool, retention_days: int | No
     if retention_days is not None:
         channel.retention_days = retention_days
     channel.save(update_fields=["continuous", "retention_days", "updated_at"])
+    wake_supervisor()
     return channel

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -263,11 +264,12 @@ def export(camera_id: int, start: datetime, end: datetime, output: Path) -> floa
         raise FileNotFoundError("no recorded video in that time range")
     root = Path(settings.RECORDINGS_DIR)
     output.parent.mkdir(parents=True, exist_ok=True)
-    concat = output.with_suffix(".txt")
+    unique = uuid.uuid4().hex  # two requests for the same export must not share temporary files
+    concat = output.with_suffix(f".{unique}.txt")
     concat.write_text("".join(f"file '{root / s.path}'\n" for s in segments))
     offset = max(0.0, (start - segments[0].start).total_seconds())
     duration = (min(end, segments[-1].end) - max(start, segments[0].start)).total_seconds()
-    tmp = output.with_suffix(".part.mp4")
+    tmp = output.with_suffix(f".{unique}.part.mp4")
     try:
         ffmpeg.run_export(
             ffmpeg.export_argv(concat, tmp, start_offset=offset, duration=duration, binary=settings.FFMPEG_BINARY)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -113,6 +114,8 @@ class Supervisor:
         self.keeping: set[int] = set()
         self.continuous: set[int] | None = None  # None until the first pass: ask the database
         self._lock_file = None
+        self._listen_conn = None
+        self._listen_retry = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -159,8 +162,43 @@ class Supervisor:
                 self.tick()
             except Exception:
                 log.exception("supervisor pass failed")
-            time.sleep(max(0.05, settings.MEDIA_POLL_INTERVAL - (time.monotonic() - started)))
+            self._wait(max(0.05, settings.MEDIA_POLL_INTERVAL - (time.monotonic() - started)))
         self.shutdown()
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until the next pass, or until the API notifies a change (PostgreSQL LISTEN)."""
+        listener = self._listener()
+        if listener is None:
+            time.sleep(timeout)
+            return
+        try:
+            if select.select([listener], [], [], timeout)[0]:
+                listener.poll()
+                listener.notifies.clear()
+        except Exception:
+            log.warning("notification listener lost; polling only until it reconnects")
+            self._listen_conn = None
+            time.sleep(timeout)
+
+    def _listener(self):
+        """A dedicated connection LISTENing on lprnvr_media (None on other databases or on failure)."""
+        if self._listen_conn is not None or connection.vendor != "postgresql":
+            return self._listen_conn
+        if time.monotonic() < self._listen_retry:
+            return None
+        try:
+            import psycopg2
+
+            params = connection.get_connection_params()
+            conn = psycopg2.connect(**params)
+            conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+            with conn.cursor() as cursor:
+                cursor.execute("LISTEN lprnvr_media")
+            self._listen_conn = conn
+        except Exception:
+            self._listen_retry = time.monotonic() + 30
+            log.warning("cannot LISTEN for changes; polling every %s s", settings.MEDIA_POLL_INTERVAL)
+        return self._listen_conn
 
     def _request_stop(self, signum, frame) -> None:
         self.stopping = True
