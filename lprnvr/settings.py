@@ -331,3 +331,18 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 # Device credentials never reach a log line (runserver request lines, URLs quoted in messages).
 LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "cameras.logs.RedactCredentialsFilter"}
 LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_credentials")
+
+# --- Media engine (recordings app, `manage.py run_media`) ------------------------------------
+MEDIA_RUN_DIR = Path(env.str("MEDIA_RUN_DIR", default=str(VAR_DIR / "media")))
+MEDIA_SEGMENT_SECONDS = env.int("MEDIA_SEGMENT_SECONDS", default=10)  # 10-60: recording segment length
+MEDIA_HLS_SECONDS = env.int("MEDIA_HLS_SECONDS", default=1)
+MEDIA_SOCKET_TIMEOUT = env.float("MEDIA_SOCKET_TIMEOUT", default=5.0)
+MEDIA_STALL_TIMEOUT = env.float("MEDIA_STALL_TIMEOUT", default=20.0)
+MEDIA_BACKOFF_STEPS = [float(s) for s in env.list("MEDIA_BACKOFF_STEPS", default=["1", "2", "5", "10", "30", "60"])]
+MEDIA_UNSUPPORTED_AUDIO = env.str("MEDIA_UNSUPPORTED_AUDIO", default="aac")  # "aac" (transcode) or "drop"
+MEDIA_POLL_INTERVAL = env.float("MEDIA_POLL_INTERVAL", default=1.0)
+MEDIA_STARTS_PER_TICK = env.int("MEDIA_STARTS_PER_TICK", default=8)
+MEDIA_READY_TIMEOUT = env.float("MEDIA_READY_TIMEOUT", default=20.0)
+MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=6 * 3600)
+MEDIA_RETENTION_INTERVAL = env.float("MEDIA_RETENTION_INTERVAL", default=60.0)  # seconds between retention passes
+RECORDINGS_QUOTA_BYTES = env.int("RECORDINGS_QUOTA_BYTES", default=0)  # 0: no quota, only the free-space floor

@@ -18,6 +18,7 @@ urlpatterns = [
     path("stats", views.StatsView.as_view(), name="stats"),
     path("api/auth/", include(auth_urlpatterns)),
     *users_urlpatterns,
+    path("api/", include("recordings.api.urls")),  # seed 002's /api/cameras/stream* and /api/nvr/*
     path("api/cameras/", include("cameras.api.urls")),
     path("", include("plates.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

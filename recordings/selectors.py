@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+from django.db.models import Count
+from django.utils import timezone
+
+from .models import LiveViewer, MediaChannel, ProcessState, Recording
+
 
 def media_stats() -> dict:
-    """Counts of live streams and recordings. The media engine fills these in."""
-    return {"active_streams": 0, "active_recordings": 0, "recordings": 0}
+    """Counts of cameras watched live, recordings running now, recordings kept, and media processes by state."""
+    states = dict(MediaChannel.objects.exclude(state=ProcessState.IDLE).values_list("state").annotate(n=Count("id")))
+    return {
+        "active_streams": LiveViewer.objects.active().values("camera_id").distinct().count(),
+        "active_recordings": Recording.objects.active().count(),
+        "recordings": Recording.objects.count(),
+        "media_processes": {state: states.get(state, 0) for state in ProcessState.values if state != ProcessState.IDLE},
+    }
+
+
+def recording_status(camera) -> dict:
+    """Seed 002's status of a camera, plus the state of its ffmpeg process."""
+    active = Recording.objects.active().filter(camera=camera).order_by("start_time").first()
+    channel = MediaChannel.objects.filter(camera=camera).first()
+    return {
+        "is_recording": active is not None,
+        "elapsed_sec": int((timezone.now() - active.start_time).total_seconds()) if active else 0,
+        "continuous": bool(channel and channel.continuous),
+        "process": channel.state if channel else "idle",
+        "last_error": channel.last_error if channel else "",
+    }

@@ -1,0 +1,377 @@
+"""Media engine benchmark: N channels recorded and live at once through the supervisor.
+
+Prints, per channel: CPU (share of one core) and proportional memory (PSS) for
+  1. the whole stack: `manage.py run_media` + its ffmpeg processes (one per camera: MP4 segments + live HLS);
+  2. bare ffmpeg: the same ffmpeg command lines started directly, no supervisor;
+  3. the seed's design: ffmpeg re-encoding with libx264 (-preset fast -crf 23, 2 Mb/s), measured on a
+     couple of channels and scaled to N (it cannot run N at once here);
+plus the time from the API call to a playable live playlist (cold: first probe; warm: probe cached) and the
+live latency of the HLS output (keyframe reaching an RTSP client -> listed in the playlist; a player adds its hold-back).
+
+All traffic stays on 127.0.0.1: the RTSP source is GStreamer's RTSP server (recordings/tests/rtsp_server.py,
+run with /usr/bin/python3), one shared encoder for every channel so that the source costs the same whatever N.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lprnvr_bench \
+      .venv/bin/python bench/media_channels.py --channels 32 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (children not included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def pss_bytes(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^Pss:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+def measure(pids_fn, seconds: float) -> tuple[float, int, int]:
+    """(CPU cores used over the window, PSS bytes at the end, process count) for the pids pids_fn() returns."""
+    pids = pids_fn()
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    start = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - start
+    after = {pid: cpu_seconds(pid) for pid in pids}
+    used = sum(after[p] - before[p] for p in pids if after[p] >= before[p])
+    return used / elapsed, sum(pss_bytes(p) for p in pids), len(pids)
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database if it does not exist (local PostgreSQL, trust auth)."""
+    name = url.rsplit("/", 1)[1]
+    out = subprocess.run(
+        ["psql", url.rsplit("/", 1)[0] + "/postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - our own setting,
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    if out.stdout.strip() != "1":
+        subprocess.run(["psql", url.rsplit("/", 1)[0] + "/postgres", "-c", f'CREATE DATABASE "{name}"'],
+                       check=True, timeout=30, capture_output=True)  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30, help="measurement window per phase")
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--bitrate", type=int, default=2000, help="source kbit/s")
+    parser.add_argument("--x264-channels", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18654)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) for inspection")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="lprnvr-bench-", dir=ROOT / "var" if (ROOT / "var").is_dir() else None))
+    db_url = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lprnvr_bench")
+    ensure_database(db_url)
+    env = {
+        **os.environ,
+        "RECORDINGS_DIR": str(work / "recordings"),
+        "HLS_OUTPUT_DIR": str(work / "hls"),
+        "MEDIA_RUN_DIR": str(work / "run"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+    }
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lprnvr.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.services import issue_tokens
+    from accounts.tests.factories import UserFactory
+    from cameras.models import Camera
+    from recordings import storage
+    from recordings.clients import ffmpeg
+    from recordings.models import LiveViewer, MediaChannel, Recording, Segment
+
+    call_command("migrate", verbosity=0)
+    # A clean slate in the benchmark database.
+    for model in (Segment, Recording, LiveViewer, MediaChannel):
+        model.objects.all().delete()
+    Camera.objects.filter(name__startswith="bench-").delete()
+
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(ROOT / "recordings/tests/rtsp_server.py"), "--port", str(args.port),
+         "--size", args.size, "--bitrate", str(args.bitrate), "--paths", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert server.stdout.readline().startswith("ready")
+    url = f"rtsp://127.0.0.1:{args.port}/stream1"
+    # One client held for the whole run: a shared GStreamer media is torn down when its last client
+    # leaves, and a client connecting during the teardown gets no frames. Not measured.
+    keeper = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"],
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(2)
+    procs: list[subprocess.Popen] = []
+    supervisor = None
+    try:
+        admin = UserFactory(username="bench-admin", role="admin")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(admin)['token']}")
+        cameras = [
+            Camera.objects.create(name=f"bench-{i}", ip="127.0.0.1", http_port=10000 + i, rtsp_url=url)
+            for i in range(args.channels)
+        ]
+        supervisor = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "run_media"], env=env, stdout=subprocess.DEVNULL,
+            stderr=open(work / "run_media.log", "wb"),
+        )  # fmt: skip
+        time.sleep(2)
+
+        # --- time to playable: cold (first start probes the stream), then warm (probe cached) ---
+        first = cameras[0]
+        t = time.monotonic()
+        r = client.get(f"/api/cameras/stream/{first.address}")
+        cold = time.monotonic() - t
+        assert r.status_code == 200, r.content
+        client.delete(f"/api/cameras/stream/{first.address}")
+        mine = storage.instance_id() + "/"
+        while [p for p, m in ffmpeg.find_leftovers() if m.startswith(mine)]:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        t = time.monotonic()
+        r = client.get(f"/api/cameras/stream/{first.address}")
+        warm = time.monotonic() - t
+        assert r.status_code == 200, r.content
+
+        # --- N channels recorded and live at once ---
+        for camera in cameras:
+            assert (
+                client.post(f"/api/nvr/record/{camera.address}", "{}", content_type="application/json").status_code
+                == 201
+            )
+        for camera in cameras:
+            LiveViewer.objects.update_or_create(camera=camera, user=admin)
+
+        def stack_pids() -> list[int]:
+            return [supervisor.pid] + [p for p, m in ffmpeg.find_leftovers() if m.startswith(mine)]
+
+        deadline = time.monotonic() + 60 + args.channels
+        while len(stack_pids()) < args.channels + 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(10)  # past the staggered start
+        ready = len([c for c in cameras if _playlist_ok(storage.hls_dir(c.id))])
+        latency = live_latency(url, storage.hls_dir(first.id), 12)
+        stack_cpu, stack_pss, stack_n = measure(stack_pids, args.seconds)
+        sup_pss = pss_bytes(supervisor.pid)
+        segments = Segment.objects.count()
+
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(60)
+        supervisor = None
+
+        # --- bare ffmpeg: the same command lines, no supervisor ---
+        info = ffmpeg.probe(url)
+        for i in range(len(cameras)):
+            seg, hls = work / "bare" / f"s{i}", work / "bare" / f"h{i}"
+            seg.mkdir(parents=True)
+            hls.mkdir(parents=True)
+            argv = ffmpeg.channel_argv(url, info=info, marker=f"bench-bare/{i}", segment_dir=seg, hls_dir=hls)
+            procs.append(
+                subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TZ": "UTC"}
+                )
+            )
+            if i % 8 == 7:
+                time.sleep(1)
+        time.sleep(10)
+        bare_cpu, bare_pss, bare_n = measure(lambda: [p.pid for p in procs if p.poll() is None], args.seconds)
+        _stop(procs)
+
+        # --- the seed's libx264 recording, a couple of channels, scaled ---
+        for i in range(args.x264_channels):
+            out = work / f"x264-{i}.mp4"
+            procs.append(subprocess.Popen(
+                [settings.FFMPEG_BINARY, "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+                 "-c:v", "libx264", "-preset", "fast", "-crf", "23", "-maxrate", "2M", "-bufsize", "4M",
+                 "-an", "-f", "mp4", str(out)],
+                stdin=subprocess.DEVNULL, stderr=open(work / f"x264-{i}.log", "wb"),
+            ))  # fmt: skip
+        time.sleep(8)
+        x_cpu, x_pss, x_n = measure(lambda: [p.pid for p in procs if p.poll() is None], min(args.seconds, 20))
+        if not x_n:
+            print("libx264 runs failed:", (work / "x264-0.log").read_text()[-500:])
+            x_n = 1
+        _stop(procs)
+        server_cpu = cpu_seconds(server.pid)
+    finally:
+        if supervisor is not None:
+            supervisor.terminate()
+            supervisor.wait(30)
+        _stop(procs)
+        _stop([keeper])
+        server.terminate()
+        server.wait(10)
+        if args.keep:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    n = args.channels
+    mb = 1024 * 1024
+    print(
+        f"media_channels: {n} channels, source {args.size} {args.bitrate} kbit/s 25 fps H.264 (GStreamer, 127.0.0.1),"
+        f" {args.seconds:g} s windows, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"  processes up: stack {stack_n} (supervisor + {stack_n - 1} ffmpeg), playlists playable {ready}/{n},"
+        f" segments indexed {segments}"
+    )
+    print(f"  {'':34}{'cores':>8}{'cpu/ch %':>10}{'PSS MB':>9}{'PSS/ch MB':>11}{'128 ch cores':>14}")
+
+    def row(name, cores, pss, count):
+        print(
+            f"  {name:34}{cores:8.3f}{100 * cores / count:10.2f}{pss / mb:9.0f}{pss / mb / count:11.1f}"
+            f"{cores / count * 128:14.2f}"
+        )
+
+    row("stack (run_media + ffmpeg)", stack_cpu, stack_pss, n)
+    row("bare ffmpeg -c copy (same argv)", bare_cpu, bare_pss, bare_n)
+    row(f"libx264 fast crf23 ({x_n} ch, scaled)", x_cpu, x_pss, x_n)
+    print(f"  stack / bare CPU: {stack_cpu / bare_cpu:.2f}x   (supervisor alone: PSS {sup_pss / mb:.0f} MB)")
+    print(f"  libx264 for {n} channels would need {x_cpu / x_n * n:.1f} cores; copy stack uses {stack_cpu:.2f}")
+    print(f"  API call -> playable playlist: cold {cold:.2f} s (probe + start), warm {warm:.2f} s")
+    print(
+        f"  live latency: a keyframe is listed in the playlist {latency['listed']:.2f} s after it reaches a plain"
+        f" RTSP client (median of {latency['n']} segments, {latency['target']:.0f} s segments); a player holding"
+        f" 2 segments back (the admin grid's hls.js liveSyncDurationCount=2) adds {2 * latency['target']:.0f} s:"
+        f" ~{latency['player']:.1f} s glass to glass minus the camera's own encoder delay"
+    )
+    print(f"  (RTSP test server, not part of the stack: {server_cpu:.0f} cpu-s in total)")
+    return 0
+
+
+def _playlist_ok(folder: Path) -> bool:
+    try:
+        return "#EXTINF" in (folder / "index.m3u8").read_text()
+    except OSError:
+        return False
+
+
+def _idr_keys_annexb(buf: bytes):
+    """(offset, key) of IDR NAL units in an Annex B byte stream; key = the NAL's first 48 bytes."""
+    i = buf.find(b"\x00\x00\x01")
+    while i != -1 and i + 3 < len(buf):
+        if buf[i + 3] & 0x1F == 5 and i + 3 + 48 <= len(buf):
+            yield i, buf[i + 3 : i + 3 + 48]
+        i = buf.find(b"\x00\x00\x01", i + 3)
+
+
+def _first_idr_key_mp4(data: bytes) -> bytes | None:
+    """The first IDR NAL's first 48 bytes in an fMP4 segment (length-prefixed NALs in mdat)."""
+    at = data.find(b"mdat")
+    if at < 0:
+        return None
+    pos = at + 4
+    while pos + 4 < len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        nal = data[pos + 4 : pos + 4 + size]
+        if nal and nal[0] & 0x1F == 5:
+            return nal[:48]
+        pos += 4 + max(size, 1)
+    return None
+
+
+def live_latency(url: str, hls_dir: Path, seconds: float) -> dict:
+    """Time from a keyframe reaching a plain RTSP client to the HLS segment that starts with it being listed.
+
+    Copy mode keeps the bitstream: the same IDR bytes arrive on a direct `ffmpeg -c copy` reader and start
+    each fMP4 segment, so the two can be matched exactly. A player then holds a few segments back.
+    """
+    import threading
+
+    arrivals: dict[bytes, float] = {}
+    reader = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-map", "0:v:0",
+         "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-flush_packets", "1", "-f", "h264", "pipe:1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def read():
+        tail = b""
+        while True:
+            chunk = reader.stdout.read1(65536)
+            if not chunk:
+                return
+            now = time.time()
+            buf = tail + chunk
+            for _off, key in _idr_keys_annexb(buf):
+                arrivals.setdefault(key, now)
+            tail = buf[-64:]
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    seen, delays, target = set(), [], 1.0
+    deadline = time.monotonic() + seconds
+    playlist = hls_dir / "index.m3u8"
+    while time.monotonic() < deadline:
+        try:
+            text = playlist.read_text()
+        except OSError:
+            text = ""
+        now = time.time()
+        m = re.search(r"#EXT-X-TARGETDURATION:(\d+)", text)
+        target = float(m.group(1)) if m else target
+        names = re.findall(r"^(s\d+\.m4s)$", text, re.MULTILINE)
+        for name in names[-1:]:
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                key = _first_idr_key_mp4((hls_dir / name).read_bytes())
+            except OSError:
+                continue
+            if len(seen) > 1 and key in arrivals:
+                delays.append(now - arrivals[key])
+        time.sleep(0.02)
+    reader.terminate()
+    reader.wait(10)
+    delays.sort()
+    listed = delays[len(delays) // 2] if delays else float("nan")
+    return {"listed": listed, "n": len(delays), "target": target, "player": listed + 2 * target}
+
+
+def _stop(procs: list) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    procs.clear()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Desired media state (viewers, recordings, continuous cameras) and what the supervisor reports back.
+
+The API writes desired state here; `manage.py run_media` converges processes to it and writes
+`MediaChannel` (process state) and `Segment` (the index of recorded video) back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ProcessState(models.TextChoices):
+    IDLE = "idle", _("Idle")
+    STARTING = "starting", _("Starting")
+    RUNNING = "running", _("Running")
+    BACKOFF = "backoff", _("Retrying")
+    DOWN = "down", _("Down")
+
+
+class MediaChannel(models.Model):
+    """Per-camera media settings (continuous recording, retention) and the state of its ffmpeg process."""
+
+    camera = models.OneToOneField("cameras.Camera", on_delete=models.CASCADE, related_name="media")
+    continuous = models.BooleanField(_("continuous recording"), default=False)
+    retention_days = models.PositiveIntegerField(_("retention (days)"), default=7)
+    state = models.CharField(max_length=10, choices=ProcessState.choices, default=ProcessState.IDLE)
+    last_error = models.TextField(blank=True, default="")
+    failures = models.PositiveIntegerField(default=0, help_text=_("Consecutive failed starts."))
+    started_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    stream_info = models.JSONField(default=dict, blank=True, help_text=_("Last probe: codecs, size, B-frames."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("media channel")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}: {self.state}"
+
+
+class LiveViewerQuerySet(models.QuerySet):
+    def active(self) -> LiveViewerQuerySet:
+        return self.filter(last_seen__gte=timezone.now() - timedelta(seconds=settings.STREAM_TIMEOUT))
+
+
+class LiveViewer(models.Model):
+    """A user's lease on a camera's live stream, renewed while the player fetches the playlist.
+
+    The stream runs while any lease is younger than STREAM_TIMEOUT.
+    """
+
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="live_viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_viewers")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LiveViewerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["camera", "user"], name="live_viewer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.camera_id}"
+
+
+class RecordingStatus(models.TextChoices):
+    RECORDING = "recording", _("Recording")
+    COMPLETED = "completed", _("Completed")
+    STOPPED_DISK_FULL = "disk_full", _("Stopped: disk full")
+
+
+class RecordingQuerySet(models.QuerySet):
+    def active(self, at=None) -> RecordingQuerySet:
+        at = at or timezone.now()
+        return self.filter(status=RecordingStatus.RECORDING, start_time__lte=at).filter(
+            Q(end_time__isnull=True) | Q(end_time__gt=at)
+        )
+
+    def visible_to(self, user) -> RecordingQuerySet:
+        from cameras.models import Camera
+
+        return self.filter(camera__in=Camera.objects.visible_to(user))
+
+    def overlapping(self, camera_id: int, start, end) -> RecordingQuerySet:
+        """Recordings of a camera whose span meets [start, end)."""
+        return self.filter(camera_id=camera_id, start_time__lt=end).filter(
+            Q(end_time__isnull=True) | Q(end_time__gt=start)
+        )
+
+
+class Recording(models.Model):
+    """A span of time on a camera that a user asked to keep (seed 002's recording).
+
+    It owns no files: the video is the camera's segments that overlap the span, shared with any other
+    recording or continuous retention of that camera. `end_time` is the planned end (start +
+    duration) or, for an open-ended recording, set when it is stopped.
+    """
+
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="recordings")
+    camera_ip = models.CharField(max_length=300, help_text=_("The camera reference, as seed 002 reports it."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
+    status = models.CharField(max_length=12, choices=RecordingStatus.choices, default=RecordingStatus.RECORDING)
+    start_time = models.DateTimeField(default=timezone.now)
+    end_time = models.DateTimeField(null=True, blank=True)
+    # False until the supervisor has seen video at or after start_time; a recording whose camera was
+    # not running yet is moved to its first frame, so "10 s" means 10 s of video.
+    anchored = models.BooleanField(default=False)
+    stopped_reason = models.CharField(max_length=200, blank=True, default="")
+    file_path = models.CharField(max_length=500, blank=True, default="", help_text=_("Last exported MP4."))
+    duration_sec = models.FloatField(default=0)
+    file_size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RecordingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_time"]
+        indexes = [
+            models.Index(fields=["user", "camera_ip"], name="recording_user_camera"),
+            models.Index(fields=["start_time"], name="recording_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera_ip} {self.start_time:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return (
+            self.status == RecordingStatus.RECORDING
+            and self.start_time <= now
+            and (self.end_time is None or self.end_time > now)
+        )
+
+
+class Segment(models.Model):
+    """One complete MP4 segment on disk, as the supervisor indexed it."""
+
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="segments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    size = models.BigIntegerField()
+    path = models.CharField(max_length=500, unique=True, help_text=_("Relative to RECORDINGS_DIR."))
+    # Written while the camera recorded continuously: kept for its retention days even after
+    # continuous recording is turned off. Other segments live only as long as a recording covers them.
+    continuous = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["camera", "start"], name="segment_camera_start")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def duration(self) -> float:
+        return (self.end - self.start).total_seconds()

@@ -1,0 +1,39 @@
+// Logs into the admin site in headless Chromium, opens the live grid and reports whether video time advances.
+// Usage: node play_live.js <base_url> <username> <password>   (prints one JSON line)
+const { chromium } = require('playwright-core');
+
+(async () => {
+  const [base, username, password] = process.argv.slice(2);
+  const userDataDir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'lprnvr-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+  const result = { ok: false };
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') (result.console = result.console || []).push(m.text()); });
+    await page.goto(base + '/admin/login/?next=/admin/recordings/recording/live/');
+    await page.fill('#id_username', username);
+    await page.fill('#id_password', password);
+    await Promise.all([page.waitForNavigation(), page.click('input[type=submit]')]);
+    result.url = page.url();
+    await page.waitForFunction(() => {
+      const v = document.querySelector('.live-cell video');
+      return v && v.currentTime > 0;
+    }, null, { timeout: 45000 });
+    const t0 = await page.evaluate(() => document.querySelector('.live-cell video').currentTime);
+    await page.waitForTimeout(4000);
+    const t1 = await page.evaluate(() => document.querySelector('.live-cell video').currentTime);
+    Object.assign(result, { ok: t1 - t0 > 2, t0, t1, hlsJs: await page.evaluate(() => !!window.Hls) });
+  } catch (err) {
+    result.error = String(err);
+  } finally {
+    await context.close();
+    require('fs').rmSync(userDataDir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify(result));
+  process.exit(result.ok ? 0 : 1);
+})();

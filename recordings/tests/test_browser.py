@@ -1,0 +1,64 @@
+"""Headless Chromium (Debian's) plays a live stream in the admin live grid, through hls.js from npm."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cameras.tests.factories import CameraFactory
+
+pytestmark = [pytest.mark.media, pytest.mark.browser]
+SCRIPT = Path(__file__).with_name("browser") / "play_live.js"
+
+
+def test_admin_live_grid_plays_in_chromium(rtsp_server, supervisor, make_user, live_server):
+    assert shutil.which("node") and Path("/usr/bin/chromium").exists(), "node and chromium are test dependencies"
+    admin = make_user("admin", username="grid-admin")
+    CameraFactory(name="Gate", ip="127.0.0.1", http_port=8081, rtsp_url=rtsp_server.url(1))
+    done = subprocess.run(
+        ["node", str(SCRIPT), live_server.url, admin.username, "correct-horse-9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {}
+    assert result.get("ok"), (result, done.stderr[-2000:], supervisor.log()[-2000:])
+    assert result["hlsJs"] is True
+
+
+def run_node(script: str, *args: str) -> tuple[dict, str]:
+    done = subprocess.run(
+        ["node", str(Path(__file__).with_name("browser") / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    return (json.loads(lines[-1]) if lines else {}), done.stderr[-2000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_recordings_player_plays_a_recording(make_user, live_server, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .factories import RecordingFactory, make_sample_mp4, make_segment
+
+    admin = make_user("admin", username="player-admin")
+    camera = CameraFactory(name="Yard")
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    make_segment(camera, start, seconds=4, sample=make_sample_mp4(tmp_path / "sample.mp4"))
+    RecordingFactory(
+        camera=camera, user=admin, start_time=start, end_time=start + timedelta(seconds=4), status="completed"
+    )
+    result, stderr = run_node("play_recording.js", live_server.url, admin.username, "correct-horse-9")
+    assert result.get("ok"), (result, stderr)
+    assert result["rows"] == 1 and 3 <= result["duration"] <= 5

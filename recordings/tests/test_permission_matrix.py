@@ -1,0 +1,107 @@
+"""Every media endpoint x anonymous/viewer/user/admin, with the expected status.
+
+No supervisor runs here: the fixture writes a fresh playlist, so a stream counts as playable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from cameras.tests.factories import CameraFactory
+from conftest import client_for
+from recordings import services, storage
+
+from .factories import RecordingFactory, make_sample_mp4, make_segment
+
+ROLES = ("anonymous", "viewer", "user", "admin")
+
+
+@pytest.fixture(scope="session")
+def sample_mp4(tmp_path_factory) -> Path:
+    return make_sample_mp4(tmp_path_factory.mktemp("media") / "sample.mp4")
+
+
+@pytest.fixture
+def world(make_user, settings, sample_mp4):
+    settings.MEDIA_READY_TIMEOUT = 0
+    assigned = CameraFactory(ip="127.0.0.71")
+    unassigned = CameraFactory(ip="127.0.0.72")
+    users = {role: make_user(role, username=f"mm-{role}") for role in ("viewer", "user", "admin")}
+    for role in ("viewer", "user"):
+        users[role].cameras.add(assigned)
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
+    recs = {}
+    for name, camera in (("rec", assigned), ("rec_unassigned", unassigned)):
+        make_segment(camera, start, seconds=4, sample=sample_mp4)
+        recs[name] = RecordingFactory(
+            camera=camera,
+            user=users["admin"],
+            start_time=start,
+            end_time=start + timedelta(seconds=4),
+            status="completed",
+        )
+        folder = storage.hls_dir(camera.id)
+        folder.mkdir(parents=True)
+        (folder / "index.m3u8").write_text("#EXTM3U\n#EXTINF:1.0,\ns1.m4s\n")
+        (folder / "s1.m4s").write_bytes(b"\0" * 10)
+    # An active recording by the admin on the assigned camera: what DELETE /api/nvr/record stops.
+    RecordingFactory(camera=assigned, user=users["admin"], start_time=timezone.now(), end_time=None)
+    token = services.signed_token(camera_id=assigned.id, user_id=users["viewer"].id)
+    export = f"camera_ip={{a}}&start={start.isoformat().replace('+00:00', 'Z')}&end={(start + timedelta(seconds=3)).isoformat().replace('+00:00', 'Z')}"
+    return {"assigned": assigned, "unassigned": unassigned, "users": users, "token": token, "export": export, **recs}
+
+
+# (method, path template, body, expected for anonymous, viewer, user, admin)
+MATRIX = [
+    ("get", "/api/cameras/stream/{a}", None, (401, 200, 200, 200)),
+    ("get", "/api/cameras/stream/{u}", None, (401, 404, 404, 200)),
+    ("delete", "/api/cameras/stream/{a}", None, (401, 200, 200, 200)),
+    ("delete", "/api/cameras/stream/{u}", None, (401, 404, 404, 200)),
+    ("post", "/api/cameras/streams/batch", {"ips": ["{a}"]}, (401, 200, 200, 200)),
+    ("get", "/api/cameras/streams/{a}/index.m3u8", None, (401, 200, 200, 200)),
+    ("get", "/api/cameras/streams/{u}/index.m3u8", None, (401, 404, 404, 200)),
+    ("get", "/api/cameras/streams/{a}/s1.m4s", None, (401, 200, 200, 200)),
+    ("get", "/api/cameras/streams/{u}/s1.m4s", None, (401, 404, 404, 200)),
+    ("get", "/api/cameras/streams/{token}/index.m3u8", None, (200, 200, 200, 200)),
+    ("post", "/api/nvr/record/{a}", {"duration": 60}, (401, 403, 201, 201)),
+    ("post", "/api/nvr/record/{u}", {"duration": 60}, (401, 403, 404, 201)),
+    ("post", "/api/nvr/records/batch", {"ips": ["{a}"], "duration": 60}, (401, 403, 200, 200)),
+    ("delete", "/api/nvr/record/{a}", None, (401, 403, 404, 200)),
+    ("get", "/api/nvr/recordings", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/recordings/{rec}/download", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/recordings/{rec_unassigned}/download", None, (401, 404, 404, 200)),
+    ("delete", "/api/nvr/recordings/{rec}", None, (401, 403, 403, 200)),
+    ("delete", "/api/nvr/recordings/{rec_unassigned}", None, (401, 403, 404, 200)),
+    ("get", "/api/nvr/status/{a}", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/status/{u}", None, (401, 404, 404, 200)),
+    ("get", "/api/nvr/continuous/{a}", None, (401, 200, 200, 200)),
+    ("put", "/api/nvr/continuous/{a}", {"continuous": True, "retention_days": 3}, (401, 403, 403, 200)),
+    ("get", "/api/nvr/export?{export}", None, (401, 200, 200, 200)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, *_ in MATRIX])
+def test_matrix(world, role, method, path, body, expected):
+    user = None if role == "anonymous" else world["users"][role]
+    client = client_for(user)
+    names = {
+        "a": world["assigned"].address,
+        "u": world["unassigned"].address,
+        "rec": world["rec"].id,
+        "rec_unassigned": world["rec_unassigned"].id,
+        "token": world["token"],
+    }
+    names["export"] = world["export"].format(**names)
+    url = path.format(**names)
+    if body:
+        body = {k: ([v.format(**names) for v in val] if isinstance(val, list) else val) for k, val in body.items()}
+        response = getattr(client, method)(url, body, format="json")
+    else:
+        response = getattr(client, method)(url)
+    assert response.status_code == expected[ROLES.index(role)], getattr(response, "content", b"")[:300]
