@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +11,13 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     USER = "user", _("User")
     VIEWER = "viewer", _("Viewer")
+
+
+class UserManager(BaseUserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # `manage.py createsuperuser` makes an administrator: the role is what grants it here.
+        extra_fields["role"] = Role.ADMIN
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -24,6 +32,8 @@ class User(AbstractUser):
         help_text=_("Cameras this account may see. Administrators see every camera."),
     )
 
+    objects = UserManager()
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 
@@ -37,8 +47,10 @@ class User(AbstractUser):
         return self.role in (Role.ADMIN, Role.USER)
 
     def save(self, *args, **kwargs):
-        # The admin site and the API agree on who is an administrator.
-        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        # Every role may sign in to the web pages (live view, recordings player: filtered to the
+        # user's cameras); only administrators see and change the data models there.
+        self.is_staff = True
+        self.is_superuser = self.role == Role.ADMIN
         super().save(*args, **kwargs)
 
 

@@ -48,7 +48,7 @@ def test_admin_can_be_demoted_when_another_exists(as_user, admin_user, make_user
     response = as_user(admin_user).put(f"/api/users/{second.id}", {"role": "viewer"}, format="json")
     assert response.status_code == 200
     second.refresh_from_db()
-    assert not second.is_staff
+    assert not second.is_superuser
 
 
 def test_delete_user(as_user, admin_user, make_user):
@@ -89,6 +89,19 @@ def test_unassign_unknown_camera_is_404(as_user, admin_user, make_user):
     assert as_user(admin_user).delete(f"/api/users/{other.id}/cameras/127.9.9.9").status_code == 404
 
 
-def test_role_decides_staff_flags(make_user):
-    assert make_user("admin").is_staff
-    assert not make_user("user").is_staff
+def test_role_decides_admin_site_powers(make_user, client):
+    assert make_user("admin").is_superuser
+    viewer = make_user("viewer")
+    assert viewer.is_staff and not viewer.is_superuser
+    # a viewer signs in to the web pages but sees no data model there
+    client.force_login(viewer)
+    assert client.get("/admin/recordings/recording/live/").status_code == 200
+    assert client.get("/admin/cameras/camera/").status_code == 403
+    assert client.get("/admin/accounts/user/").status_code == 403
+
+
+def test_createsuperuser_makes_an_administrator(db):
+    from accounts.models import User
+
+    user = User.objects.create_superuser("root2", password="x-very-secret-1")
+    assert user.role == "admin" and user.is_superuser and user.is_admin

@@ -86,7 +86,7 @@ class StreamView(APIView):
         services.request_live(camera=camera, user=request.user)
         if not services.wait_until_playable([camera.id]):
             raise services.not_ready_error(camera)
-        return Response({"hls_url": services.hls_url(camera=camera, user=request.user)})
+        return Response({"hls_url": request.build_absolute_uri(services.hls_url(camera=camera, user=request.user))})
 
     @extend_schema(responses={200: MESSAGE}, tags=TAGS_LIVE, operation_id="stream_stop")
     def delete(self, request, ref: str):
@@ -117,7 +117,8 @@ class StreamBatchView(APIView):
             if camera is None:
                 continue
             if camera.id in ready:
-                result.update(status="started", hls_url=services.hls_url(camera=camera, user=request.user))
+                url = request.build_absolute_uri(services.hls_url(camera=camera, user=request.user))
+                result.update(status="started", hls_url=url)
             else:
                 result.update(status="error", error=str(services.not_ready_error(camera).detail))
         return Response({"results": results})
