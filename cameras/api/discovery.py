@@ -10,7 +10,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -210,6 +216,7 @@ class DiscoverView(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["job"]["url"]})
 
 
+@extend_schema_view(get=extend_schema(tags=["discovery"]))
 class DiscoveryJobListView(generics.ListAPIView):
     """The latest 200 jobs, newest first."""
 
@@ -219,39 +226,26 @@ class DiscoveryJobListView(generics.ListAPIView):
     def get_queryset(self):
         return DiscoveryJob.objects.select_related("requested_by").order_by("-created_at")[:200]
 
-    @extend_schema(tags=["discovery"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(get=extend_schema(tags=["discovery"]))
 class DiscoveryJobDetailView(generics.RetrieveAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveryJobDetailSerializer
     queryset = DiscoveryJob.objects.select_related("requested_by").prefetch_related("devices__streams")
 
-    @extend_schema(tags=["discovery"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(get=extend_schema(tags=["discovery"]))
 class DiscoveredDeviceListView(generics.ListAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveredDeviceSerializer
     queryset = DiscoveredDevice.objects.prefetch_related("streams").all()
 
-    @extend_schema(tags=["discovery"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(get=extend_schema(tags=["discovery"]))
 class DiscoveredDeviceDetailView(generics.RetrieveAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveredDeviceSerializer
     queryset = DiscoveredDevice.objects.prefetch_related("streams").all()
-
-    @extend_schema(tags=["discovery"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class AdoptView(APIView):
