@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
 class IsAdmin(BasePermission):
-    message = "Administrator role required."
+    message = _("Administrator role required.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_admin)
@@ -16,7 +17,7 @@ class IsAdmin(BasePermission):
 class CanOperate(BasePermission):
     """Admins and users; viewers may only read."""
 
-    message = "Viewers may not change anything."
+    message = _("Viewers may not change anything.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.can_operate)

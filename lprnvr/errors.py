@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -53,19 +54,19 @@ def error_response(status_code: int, message: str, code: str | None = None, fiel
 
 class InsufficientStorage(exceptions.APIException):
     status_code = 507
-    default_detail = "Not enough free disk space."
+    default_detail = gettext_lazy("Not enough free disk space.")
     default_code = "insufficient_storage"
 
 
 class Conflict(exceptions.APIException):
     status_code = 409
-    default_detail = "The request conflicts with the current state."
+    default_detail = gettext_lazy("The request conflicts with the current state.")
     default_code = "conflict"
 
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = 503
-    default_detail = "Service unavailable."
+    default_detail = gettext_lazy("Service unavailable.")
     default_code = "unavailable"
 
 

@@ -163,7 +163,7 @@ class PlateAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%(n)d plate imported.", "%(n)d plates imported.", len(good)) % {"n": len(good)}
-            + (f" Job #{job.pk} queued." if job else ""),
+            + (" " + _("Job #%(id)d queued.") % {"id": job.pk} if job else ""),
         )
         if bad:
             self.message_user(request, _("Skipped, not plates: %(bad)s") % {"bad": ", ".join(bad)}, messages.WARNING)

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cameras.models import Camera
 
@@ -60,7 +61,7 @@ def parse_device_csv(data: bytes) -> list[isapi.PlateSpec]:
 
     plate_i = col("plate")
     if plate_i is None:
-        raise BackupError("no plate column in the CSV header")
+        raise BackupError(_("No plate column in the CSV header."))
     group_i = col("group", "belong", "list")
     start_i, end_i = col("start"), col("end")
     specs: dict[str, isapi.PlateSpec] = {}
@@ -195,7 +196,7 @@ def restore_backup(
     also removes plates the backup lacks, and an empty backup never replaces a list unless
     `allow_empty` says so on purpose."""
     if not specs and not allow_empty:
-        raise BackupError("the backup holds no plates: nothing to restore (allow_empty to empty the cameras)")
+        raise BackupError(_("The backup holds no plates: nothing to restore (allow_empty to empty the cameras)."))
     plates = services.upsert_plates([s.plate for s in specs], user=user)
     by_number = {s.plate: s for s in specs}
     for plate in plates:  # the backup's list type and validity win for plates it names

@@ -59,10 +59,15 @@ class Plate(models.Model):
     owner = models.CharField(_("owner"), max_length=200, blank=True, default="")
     notes = models.TextField(_("notes"), blank=True, default="")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     cameras = models.ManyToManyField("cameras.Camera", through="CameraPlate", related_name="plates", blank=True)
 
     class Meta:
@@ -93,12 +98,14 @@ class Plate(models.Model):
 class CameraPlate(models.Model):
     """One line of a camera's desired list: the plate must be there (`desired`) or must not."""
 
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="plate_assignments")
-    plate = models.ForeignKey(Plate, on_delete=models.CASCADE, related_name="assignments")
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="plate_assignments"
+    )
+    plate = models.ForeignKey(Plate, verbose_name=_("plate"), on_delete=models.CASCADE, related_name="assignments")
     desired = models.BooleanField(
         _("desired"), default=True, help_text=_("Off: the plate must be removed (kept until the camera confirms).")
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("camera plate")
@@ -117,23 +124,25 @@ class AnprCamera(models.Model):
         A = FAMILY_A, _("A: classic ANPR (numeric ids)")
         B = FAMILY_B, _("B: TCG entrance/exit (id = plate)")
 
-    camera = models.OneToOneField("cameras.Camera", on_delete=models.CASCADE, primary_key=True, related_name="anpr")
+    camera = models.OneToOneField(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, primary_key=True, related_name="anpr"
+    )
     family = models.CharField(_("firmware family"), max_length=1, choices=Family.choices, blank=True, default="")
-    family_detected_at = models.DateTimeField(null=True, blank=True)
+    family_detected_at = models.DateTimeField(_("family detected"), null=True, blank=True)
     remove_unexpected = models.BooleanField(
         _("remove unexpected plates"),
         default=False,
         help_text=_("Periodic sync also deletes plates on the camera that are not in its list here."),
     )
     # Credentials the camera refused: never retried until they change (fingerprint) or the lock ends.
-    auth_failed_at = models.DateTimeField(null=True, blank=True)
+    auth_failed_at = models.DateTimeField(_("credentials refused"), null=True, blank=True)
     auth_fingerprint = models.CharField(max_length=32, blank=True, default="")
-    auth_error = models.TextField(blank=True, default="")
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True)
-    last_sync_error = models.TextField(blank=True, default="")
-    drift = models.JSONField(default=dict, blank=True)
-    plate_count = models.PositiveIntegerField(null=True, blank=True)
+    auth_error = models.TextField(_("credentials error"), blank=True, default="")
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    last_sync_error = models.TextField(_("last sync error"), blank=True, default="")
+    drift = models.JSONField(_("drift"), default=dict, blank=True)
+    plate_count = models.PositiveIntegerField(_("plates on the camera"), null=True, blank=True)
     # A lease so one job at a time talks to a camera (claimed with a conditional UPDATE).
     lease_owner = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -186,13 +195,18 @@ class PlateJob(models.Model):
     operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.API)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="plate_jobs"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plate_jobs",
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    params = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("plate job")
@@ -208,18 +222,20 @@ class PlateJob(models.Model):
 
 
 class PlateJobCamera(models.Model):
-    job = models.ForeignKey(PlateJob, on_delete=models.CASCADE, related_name="cameras")
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.SET_NULL, null=True, related_name="plate_jobs")
-    camera_address = models.CharField(max_length=300)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    error_kind = models.CharField(max_length=40, blank=True, default="")
+    job = models.ForeignKey(PlateJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="cameras")
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.SET_NULL, null=True, related_name="plate_jobs"
+    )
+    camera_address = models.CharField(_("camera address"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    error_kind = models.CharField(_("error kind"), max_length=40, blank=True, default="")
     unlock_time = models.PositiveIntegerField(null=True, blank=True, help_text=_("Seconds until the camera unlocks."))
-    result = models.JSONField(default=dict, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job camera")
@@ -231,16 +247,18 @@ class PlateJobCamera(models.Model):
 
 
 class PlateJobItem(models.Model):
-    job_camera = models.ForeignKey(PlateJobCamera, on_delete=models.CASCADE, related_name="items")
-    action = models.CharField(max_length=10, choices=Operation.choices)
-    plate = models.CharField(max_length=16)
-    new_plate = models.CharField(max_length=16, blank=True, default="")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    detail = models.CharField(max_length=200, blank=True, default="")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    job_camera = models.ForeignKey(
+        PlateJobCamera, verbose_name=_("job camera"), on_delete=models.CASCADE, related_name="items"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Operation.choices)
+    plate = models.CharField(_("plate"), max_length=16)
+    new_plate = models.CharField(_("new plate"), max_length=16, blank=True, default="")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    detail = models.CharField(_("detail"), max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job plate")
@@ -255,19 +273,29 @@ class PlateBackup(models.Model):
     """A camera's list as the camera exported it (byte for byte), plus our normalised copy."""
 
     camera = models.ForeignKey(
-        "cameras.Camera", on_delete=models.SET_NULL, null=True, blank=True, related_name="plate_backups"
+        "cameras.Camera",
+        verbose_name=_("camera"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plate_backups",
     )
-    camera_address = models.CharField(max_length=300)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    camera_address = models.CharField(_("camera address"), max_length=300)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCHEDULE)
-    raw_path = models.CharField(max_length=500)
-    normalized_path = models.CharField(max_length=500)
-    size = models.PositiveIntegerField(default=0)
-    sha256 = models.CharField(max_length=64)
-    plate_count = models.PositiveIntegerField(default=0)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.SCHEDULE)
+    raw_path = models.CharField(_("device file"), max_length=500)
+    normalized_path = models.CharField(_("normalised file"), max_length=500)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    plate_count = models.PositiveIntegerField(_("plates"), default=0)
 
     class Meta:
         verbose_name = _("plate backup")

@@ -26,19 +26,24 @@ class ProcessState(models.TextChoices):
 class MediaChannel(models.Model):
     """Per-camera media settings (continuous recording, retention) and the state of its ffmpeg process."""
 
-    camera = models.OneToOneField("cameras.Camera", on_delete=models.CASCADE, related_name="media")
+    camera = models.OneToOneField(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="media"
+    )
     continuous = models.BooleanField(_("continuous recording"), default=False)
     retention_days = models.PositiveIntegerField(_("retention (days)"), default=7)
-    state = models.CharField(max_length=10, choices=ProcessState.choices, default=ProcessState.IDLE)
-    last_error = models.TextField(blank=True, default="")
-    failures = models.PositiveIntegerField(default=0, help_text=_("Consecutive failed starts."))
-    started_at = models.DateTimeField(null=True, blank=True)
-    retry_at = models.DateTimeField(null=True, blank=True)
-    stream_info = models.JSONField(default=dict, blank=True, help_text=_("Last probe: codecs, size, B-frames."))
-    updated_at = models.DateTimeField(auto_now=True)
+    state = models.CharField(_("state"), max_length=10, choices=ProcessState.choices, default=ProcessState.IDLE)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    failures = models.PositiveIntegerField(_("failures"), default=0, help_text=_("Consecutive failed starts."))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
+    stream_info = models.JSONField(
+        _("stream info"), default=dict, blank=True, help_text=_("Last probe: codecs, size, B-frames.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("media channel")
+        verbose_name_plural = _("media channels")
 
     def __str__(self) -> str:
         return f"{self.camera_id}: {self.state}"
@@ -55,14 +60,20 @@ class LiveViewer(models.Model):
     The stream runs while any lease is younger than STREAM_TIMEOUT.
     """
 
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="live_viewers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_viewers")
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="live_viewers"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="live_viewers"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
 
     objects = LiveViewerQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("live viewer")
+        verbose_name_plural = _("live viewers")
         constraints = [models.UniqueConstraint(fields=["camera", "user"], name="live_viewer_unique")]
 
     def __str__(self) -> str:
@@ -102,26 +113,41 @@ class Recording(models.Model):
     duration) or, for an open-ended recording, set when it is stopped.
     """
 
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="recordings")
-    camera_ip = models.CharField(max_length=300, help_text=_("The camera reference, as seed 002 reports it."))
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="recordings"
     )
-    status = models.CharField(max_length=12, choices=RecordingStatus.choices, default=RecordingStatus.RECORDING)
-    start_time = models.DateTimeField(default=timezone.now)
-    end_time = models.DateTimeField(null=True, blank=True)
+    camera_ip = models.CharField(
+        _("camera reference"), max_length=300, help_text=_("The camera reference, as seed 002 reports it.")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recordings",
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=RecordingStatus.choices, default=RecordingStatus.RECORDING
+    )
+    start_time = models.DateTimeField(_("start"), default=timezone.now)
+    end_time = models.DateTimeField(_("end"), null=True, blank=True)
     # False until the supervisor has seen video at or after start_time; a recording whose camera was
     # not running yet is moved to its first frame, so "10 s" means 10 s of video.
-    anchored = models.BooleanField(default=False)
-    stopped_reason = models.CharField(max_length=200, blank=True, default="")
-    file_path = models.CharField(max_length=500, blank=True, default="", help_text=_("Last exported MP4."))
-    duration_sec = models.FloatField(default=0)
-    file_size = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    anchored = models.BooleanField(_("anchored"), default=False)
+    stopped_reason = models.CharField(_("stop reason"), max_length=200, blank=True, default="")
+    file_path = models.CharField(
+        _("exported file"), max_length=500, blank=True, default="", help_text=_("Last exported MP4.")
+    )
+    duration_sec = models.FloatField(_("duration (s)"), default=0)
+    file_size = models.BigIntegerField(_("file size (bytes)"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = RecordingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("recording")
+        verbose_name_plural = _("recordings")
         ordering = ["-start_time"]
         indexes = [
             models.Index(fields=["user", "camera_ip"], name="recording_user_camera"),
@@ -144,16 +170,20 @@ class Recording(models.Model):
 class Segment(models.Model):
     """One complete MP4 segment on disk, as the supervisor indexed it."""
 
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="segments")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    size = models.BigIntegerField()
-    path = models.CharField(max_length=500, unique=True, help_text=_("Relative to RECORDINGS_DIR."))
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="segments"
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    size = models.BigIntegerField(_("size (bytes)"))
+    path = models.CharField(_("path"), max_length=500, unique=True, help_text=_("Relative to RECORDINGS_DIR."))
     # Written while the camera recorded continuously: kept for its retention days even after
     # continuous recording is turned off. Other segments live only as long as a recording covers them.
-    continuous = models.BooleanField(default=False)
+    continuous = models.BooleanField(_("continuous"), default=False)
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["start"]
         indexes = [models.Index(fields=["camera", "start"], name="segment_camera_start")]
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
@@ -40,7 +41,7 @@ from .results import job_url, with_progress
 class ReadOrOperate(permissions.BasePermission):
     """Everybody signed in reads; admins and users act (on their cameras); viewers only read."""
 
-    message = "Viewers may not change anything."
+    message = gettext_lazy("Viewers may not change anything.")
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from recordings.models import Recording
@@ -42,9 +43,9 @@ class ExportSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": ["Must be after start."]})
+            raise serializers.ValidationError({"end": [_("Must be after start.")]})
         if (attrs["end"] - attrs["start"]).total_seconds() > 24 * 3600:
-            raise serializers.ValidationError({"end": ["At most 24 hours per export."]})
+            raise serializers.ValidationError({"end": [_("At most 24 hours per export.")]})
         return attrs
 
 
