@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
@@ -106,4 +107,5 @@ class DiscoveredDeviceAdmin(admin.ModelAdmin):
         except services.AdoptionError as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return
-        self.message_user(request, _("%(n)d cameras created or updated.") % {"n": len(cameras)}, messages.SUCCESS)
+        text = ngettext("%(n)d camera created or updated.", "%(n)d cameras created or updated.", len(cameras))
+        self.message_user(request, text % {"n": len(cameras)}, messages.SUCCESS)
