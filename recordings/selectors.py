@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from .models import LiveViewer, MediaChannel, ProcessState, Recording
@@ -30,3 +30,10 @@ def recording_status(camera) -> dict:
         "process": channel.state if channel else "idle",
         "last_error": channel.last_error if channel else "",
     }
+
+
+def with_media_status(cameras):
+    """Cameras annotated with what the camera list shows of their media: recording now, process state."""
+    return cameras.select_related("media").annotate(
+        is_recording=Exists(Recording.objects.active().filter(camera=OuterRef("pk")))
+    )

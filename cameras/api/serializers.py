@@ -35,6 +35,11 @@ class CameraSerializer(serializers.ModelSerializer):
     has_credentials = serializers.SerializerMethodField()
     has_custom_rtsp_url = serializers.SerializerMethodField()
     address = serializers.CharField(read_only=True)
+    is_recording = serializers.SerializerMethodField()
+    stream_state = serializers.SerializerMethodField(
+        help_text=_("State of the camera's ffmpeg process: idle, starting, running, backoff or down.")
+    )
+    stream_error = serializers.SerializerMethodField()
 
     class Meta:
         model = Camera
@@ -53,6 +58,9 @@ class CameraSerializer(serializers.ModelSerializer):
             "has_credentials",
             "has_custom_rtsp_url",
             "is_active",
+            "is_recording",
+            "stream_state",
+            "stream_error",
             "last_seen",
             "created_at",
             "updated_at",
@@ -72,6 +80,17 @@ class CameraSerializer(serializers.ModelSerializer):
 
     def get_has_custom_rtsp_url(self, camera: Camera) -> bool:
         return bool(camera.rtsp_url)
+
+    def get_is_recording(self, camera: Camera) -> bool:
+        return bool(getattr(camera, "is_recording", False))
+
+    def get_stream_state(self, camera: Camera) -> str:
+        media = getattr(camera, "media", None)
+        return media.state if media else "idle"
+
+    def get_stream_error(self, camera: Camera) -> str:
+        media = getattr(camera, "media", None)
+        return media.last_error if media else ""
 
 
 class CameraListSerializer(CameraSerializer):

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
+from recordings.selectors import with_media_status
 
 from .serializers import CameraListSerializer, CameraSerializer
 
@@ -26,7 +27,7 @@ class CameraViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Camera.objects.visible_to(self.request.user)
+        return with_media_status(Camera.objects.visible_to(self.request.user))
 
 
 class CameraListView(APIView):
@@ -37,5 +38,5 @@ class CameraListView(APIView):
         tags=["cameras"],
     )
     def get(self, request):
-        cameras = Camera.objects.visible_to(request.user)
+        cameras = with_media_status(Camera.objects.visible_to(request.user))
         return Response({"cameras": CameraListSerializer(cameras, many=True).data})

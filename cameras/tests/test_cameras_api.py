@@ -117,3 +117,19 @@ def test_by_ref_forms():
     assert set(Camera.objects.by_ref("127.0.0.40")) == {a, b}
     assert not Camera.objects.by_ref("127.0.0.40:x").exists()
     assert json.dumps(b.address) == '"127.0.0.40:8000:2"'
+
+
+def test_list_shows_recording_and_stream_state(as_user, admin_user, django_assert_max_num_queries):
+    from recordings.models import MediaChannel, ProcessState, Recording
+
+    busy, down, quiet = CameraFactory(), CameraFactory(), CameraFactory()
+    Recording.objects.create(camera=busy, camera_ip=busy.address, user=admin_user)
+    MediaChannel.objects.create(camera=busy, state=ProcessState.RUNNING)
+    MediaChannel.objects.create(camera=down, state=ProcessState.DOWN, last_error="Connection refused")
+    client = as_user(admin_user)
+    with django_assert_max_num_queries(6):
+        cameras = {c["id"]: c for c in client.get("/api/cameras/list").json()["cameras"]}
+    assert (cameras[busy.id]["is_recording"], cameras[busy.id]["stream_state"]) == (True, "running")
+    assert cameras[down.id]["stream_state"] == "down"
+    assert cameras[down.id]["stream_error"] == "Connection refused"
+    assert (cameras[quiet.id]["is_recording"], cameras[quiet.id]["stream_state"]) == (False, "idle")
