@@ -13,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from cameras.models import Camera
+from cameras.models import Camera, DiscoveryJob
+from plates.models import FINAL, PlateJob
 from recordings.selectors import media_stats
 
 from .broker import check_broker, queued_messages
@@ -56,7 +57,12 @@ STATS_SCHEMA = inline_serializer(
         name: serializers.IntegerField()
         for name in ("cameras", "active_cameras", "users", "active_streams", "active_recordings", "recordings")
     }
-    | {"queued_jobs": serializers.IntegerField()},
+    | {
+        "queued_jobs": serializers.IntegerField(help_text="Plate and discovery jobs not finished yet."),
+        "jobs": serializers.DictField(child=serializers.IntegerField()),
+        "broker_messages": serializers.IntegerField(help_text="Task messages waiting in the broker."),
+        "media_processes": serializers.DictField(child=serializers.IntegerField()),
+    },
 )
 
 
@@ -90,6 +96,17 @@ class HealthView(APIView):
         return Response(body, status=200 if not failing else 503)
 
 
+def job_stats() -> dict:
+    """Jobs a user can see that have not finished yet (their rows, whatever the broker holds)."""
+    jobs = {
+        "plates": PlateJob.objects.exclude(status__in=FINAL).count(),
+        "discovery": DiscoveryJob.objects.filter(
+            status__in=[DiscoveryJob.Status.PENDING, DiscoveryJob.Status.RUNNING]
+        ).count(),
+    }
+    return {"queued_jobs": sum(jobs.values()), "jobs": jobs}
+
+
 class StatsView(APIView):
     @extend_schema(
         responses={200: inline_serializer("Stats", {"cameras": serializers.IntegerField()})}, tags=["monitoring"]
@@ -102,6 +119,7 @@ class StatsView(APIView):
                 "active_cameras": cameras.filter(is_active=True).count(),
                 "users": User.objects.count(),
                 **media_stats(),
-                "queued_jobs": queued_messages(),
+                **job_stats(),
+                "broker_messages": queued_messages(),
             }
         )

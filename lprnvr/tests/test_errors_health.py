@@ -84,9 +84,14 @@ def test_health_disk_floor(api_client, settings):
 
 
 def test_stats_counts(as_user, admin_user, camera):
+    from plates.models import PlateJob
+
+    PlateJob.objects.create(operation="add")
+    PlateJob.objects.create(operation="add", status="succeeded")
     body = as_user(admin_user).get("/stats").json()
     assert body["cameras"] == 1 and body["users"] == 1
-    assert {"active_streams", "recordings", "queued_jobs"} <= set(body)
+    assert body["queued_jobs"] == 1 and body["jobs"] == {"plates": 1, "discovery": 0}
+    assert {"active_streams", "active_recordings", "recordings", "broker_messages"} <= set(body)
 
 
 def test_openapi_schema_and_docs(api_client):
