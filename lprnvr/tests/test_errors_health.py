@@ -110,3 +110,12 @@ def test_spanish_interface(api_client):
         "/api/auth/login", {"username": "x", "password": "y"}, format="json", HTTP_ACCEPT_LANGUAGE="es"
     )
     assert error.json()["error"] == "Usuario o contraseña incorrectos."
+
+
+def test_admin_language_switch(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/admin/", HTTP_ACCEPT="text/html")
+    assert b'name="language"' in page.content
+    client.post("/i18n/setlang/", {"language": "es", "next": "/admin/"})
+    assert "Administración de lprnvr" in client.get("/admin/", HTTP_ACCEPT="text/html").content.decode()
