@@ -60,6 +60,12 @@ export DATABASE_URL=postgres://postgres@127.0.0.1:$PGPORT_/lprnvr_bench VAR_DIR=
 echo "== $(date -u +%T) PostgreSQL up ($(( $(date +%s) - t0 )) s); load $(cut -d' ' -f1-3 /proc/loadavg)"
 cd "$B"/src || exit 1
 PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-330} $PY bench/media_channels.py --source clip --channels "$CHANNELS" \
-  --seconds "$SECONDS_" ${BENCH_ARGS:-} 2>&1 | grep -v -E '_warn_or_raise_security_error|^\s*$' | tee "$OUT"/media_channels.txt
+  --seconds "$SECONDS_" ${BENCH_ARGS:---keep} 2>&1 | grep -v -E '_warn_or_raise_security_error|^\s*$' | tee "$OUT"/media_channels.txt
 echo "== $(date -u +%T) done ($(( $(date +%s) - t0 )) s); load $(cut -d' ' -f1-3 /proc/loadavg)"
-tail -5 /tmp/pg.log > "$OUT"/pg_tail.log 2>/dev/null
+# Logs for a post-mortem (the work folder is kept: --keep).
+W=$(ls -dt /tmp/lprnvr-bench-* 2>/dev/null | head -1)
+if [ -n "$W" ]; then
+  tail -c 20000 "$W"/run_media.log > "$OUT"/run_media_tail.log 2>/dev/null
+  tail -c 4000 "$(ls "$W"/run/logs/*.log | head -1)" > "$OUT"/cam_tail.log 2>/dev/null
+fi
+tail -c 4000 /tmp/pg.log > "$OUT"/pg_tail.log 2>/dev/null
