@@ -21,6 +21,8 @@ bench/rtsp_clip_server.py looping a clip that ffmpeg/libx264 encodes first (same
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -219,6 +221,8 @@ def main() -> int:
         src0 = cpu_seconds(server.pid)
         stack_cpu, stack_pss, stack_n = measure(stack_pids, args.seconds)
         src_stack = (cpu_seconds(server.pid) - src0) / args.seconds
+        print(f"  [stack window] {stack_cpu:.3f} cores, {MEMORY['kind']} {stack_pss / 2**20:.0f} MB, {stack_n} processes,"
+              f" playable {ready}/{args.channels}, {_load()}", flush=True)  # fmt: skip
         sup_pss = pss_bytes(supervisor.pid)
         segments = Segment.objects.count()
 
@@ -246,6 +250,8 @@ def main() -> int:
         src0 = cpu_seconds(server.pid)
         bare_cpu, bare_pss, bare_n = measure(lambda: [p.pid for p in procs if p.poll() is None], args.seconds)
         src_bare = (cpu_seconds(server.pid) - src0) / args.seconds
+        print(f"  [bare window] {bare_cpu:.3f} cores, {MEMORY['kind']} {bare_pss / 2**20:.0f} MB, {bare_n} processes,"
+              f" {_load()}", flush=True)  # fmt: skip
         _stop(procs)
 
         # --- the seed's libx264 recording, a couple of channels, scaled ---
@@ -257,9 +263,11 @@ def main() -> int:
                  "-an", "-f", "mp4", str(out)],
                 stdin=subprocess.DEVNULL, stderr=open(work / f"x264-{i}.log", "wb"),
             ))  # fmt: skip
-        time.sleep(8)
-        x_cpu, x_pss, x_n = measure(lambda: [p.pid for p in procs if p.poll() is None], min(args.seconds, 20))
-        if not x_n:
+        time.sleep(8 if procs else 0)
+        x_cpu, x_pss, x_n = measure(
+            lambda: [p.pid for p in procs if p.poll() is None], min(args.seconds, 20) if procs else 0
+        )
+        if not x_n and args.x264_channels:
             print("libx264 runs failed:", (work / "x264-0.log").read_text()[-500:])
             x_n = 1
         _stop(procs)
@@ -299,9 +307,11 @@ def main() -> int:
 
     row("stack (run_media + ffmpeg)", stack_cpu, stack_pss, n)
     row("bare ffmpeg -c copy (same argv)", bare_cpu, bare_pss, bare_n)
-    row(f"libx264 fast crf23 ({x_n} ch, scaled)", x_cpu, x_pss, x_n)
+    if x_n:
+        row(f"libx264 fast crf23 ({x_n} ch, scaled)", x_cpu, x_pss, x_n)
     print(f"  stack / bare CPU: {stack_cpu / bare_cpu:.2f}x   (supervisor alone: {mem} {sup_pss / mb:.0f} MB)")
-    print(f"  libx264 for {n} channels would need {x_cpu / x_n * n:.1f} cores; copy stack uses {stack_cpu:.2f}")
+    if x_n:
+        print(f"  libx264 for {n} channels would need {x_cpu / x_n * n:.1f} cores; copy stack uses {stack_cpu:.2f}")
     print(f"  API call -> playable playlist: cold {cold:.2f} s (probe + start), warm {warm:.2f} s")
     print(
         f"  live latency: a keyframe is listed in the playlist {latency['listed']:.2f} s after it reaches a plain"
@@ -339,17 +349,13 @@ def _playlist_ok(folder: Path) -> bool:
         return False
 
 
-def _idr_keys_annexb(buf: bytes):
-    """(offset, key) of IDR NAL units in an Annex B byte stream; key = the NAL's first 48 bytes."""
-    i = buf.find(b"\x00\x00\x01")
-    while i != -1 and i + 3 < len(buf):
-        if buf[i + 3] & 0x1F == 5 and i + 3 + 48 <= len(buf):
-            yield i, buf[i + 3 : i + 3 + 48]
-        i = buf.find(b"\x00\x00\x01", i + 3)
+def _nal_key(nal: bytes) -> bytes:
+    """A whole IDR NAL's digest: its first bytes alone repeat when the picture's top rows do not change."""
+    return hashlib.sha256(nal.rstrip(b"\x00")).digest()
 
 
 def _first_idr_key_mp4(data: bytes) -> bytes | None:
-    """The first IDR NAL's first 48 bytes in an fMP4 segment (length-prefixed NALs in mdat)."""
+    """The key of the first IDR NAL in an fMP4 segment (length-prefixed NALs in mdat)."""
     at = data.find(b"mdat")
     if at < 0:
         return None
@@ -358,7 +364,7 @@ def _first_idr_key_mp4(data: bytes) -> bytes | None:
         size = int.from_bytes(data[pos : pos + 4], "big")
         nal = data[pos + 4 : pos + 4 + size]
         if nal and nal[0] & 0x1F == 5:
-            return nal[:48]
+            return _nal_key(nal)
         pos += 4 + max(size, 1)
     return None
 
@@ -379,16 +385,27 @@ def live_latency(url: str, hls_dir: Path, seconds: float, binary: str = "ffmpeg"
     )  # fmt: skip
 
     def read():
-        tail = b""
+        # A keyframe "arrives" when its NAL unit starts to arrive; its key (a digest) needs the whole NAL.
+        buf, started = b"", {}
         while True:
             chunk = reader.stdout.read1(65536)
             if not chunk:
                 return
             now = time.time()
-            buf = tail + chunk
-            for _off, key in _idr_keys_annexb(buf):
-                arrivals.setdefault(key, now)
-            tail = buf[-64:]
+            buf += chunk
+            i = buf.find(b"\x00\x00\x01", max(0, len(buf) - len(chunk) - 2))
+            while i != -1:
+                started.setdefault(i, now)
+                i = buf.find(b"\x00\x00\x01", i + 3)
+            if not started:
+                buf = buf[-2:]
+                continue
+            offsets = sorted(started)
+            for at, end in itertools.pairwise(offsets):
+                if buf[at + 3] & 0x1F == 5:
+                    arrivals.setdefault(_nal_key(buf[at + 3 : end]), started[at])
+            last = offsets[-1]
+            buf, started = buf[last:], {0: started[last]}
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
