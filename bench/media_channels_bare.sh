@@ -33,8 +33,10 @@ echo "== $(date -u +%T) $(nproc) CPUs; $($PY --version); load $(cat /proc/loadav
 $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$B"/whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site
 mkdir -p /tmp/ff /tmp/pg
-xz -dc "$B"/ff.tar.xz | tar -C /tmp/ff -xf - || exit 1
-xz -dc "$B"/pg.tar.xz | tar -C /tmp/pg -xf - || exit 1
+# Python's lzma rather than xz(1), which a bare image may lack.
+for t in ff pg; do
+  $PY -c "import sys, tarfile; tarfile.open(sys.argv[1], 'r:xz').extractall(sys.argv[2])" "$B"/$t.tar.xz /tmp/$t || exit 1
+done
 export PATH=/tmp/ff:$PATH FFMPEG_BINARY=/tmp/ff/ffmpeg FFPROBE_BINARY=/tmp/ff/ffprobe
 echo "== $(date -u +%T) wheels installed, binaries unpacked ($(( $(date +%s) - t0 )) s): $(/tmp/ff/ffmpeg -version | head -1)"
 # PostgreSQL refuses to run as root: run it as nobody (65534), from a copy it can read.
