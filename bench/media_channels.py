@@ -218,10 +218,12 @@ def main() -> int:
         time.sleep(10)  # past the staggered start
         ready = len([c for c in cameras if _playlist_ok(storage.hls_dir(c.id))])
         latency = live_latency(url, storage.hls_dir(first.id), 12, settings.FFMPEG_BINARY)
-        src0 = cpu_seconds(server.pid)
+        src0, sup0 = cpu_seconds(server.pid), cpu_seconds(supervisor.pid)
         stack_cpu, stack_pss, stack_n = measure(stack_pids, args.seconds)
         src_stack = (cpu_seconds(server.pid) - src0) / args.seconds
-        print(f"  [stack window] {stack_cpu:.3f} cores, {MEMORY['kind']} {stack_pss / 2**20:.0f} MB, {stack_n} processes,"
+        sup_cpu = (cpu_seconds(supervisor.pid) - sup0) / args.seconds
+        print(f"  [stack window] {stack_cpu:.3f} cores (supervisor {sup_cpu:.3f}), {MEMORY['kind']}"
+              f" {stack_pss / 2**20:.0f} MB, {stack_n} processes,"
               f" playable {ready}/{args.channels}, {_load()}", flush=True)  # fmt: skip
         sup_pss = pss_bytes(supervisor.pid)
         segments = Segment.objects.count()
@@ -309,7 +311,10 @@ def main() -> int:
     row("bare ffmpeg -c copy (same argv)", bare_cpu, bare_pss, bare_n)
     if x_n:
         row(f"libx264 fast crf23 ({x_n} ch, scaled)", x_cpu, x_pss, x_n)
-    print(f"  stack / bare CPU: {stack_cpu / bare_cpu:.2f}x   (supervisor alone: {mem} {sup_pss / mb:.0f} MB)")
+    print(
+        f"  stack / bare CPU: {stack_cpu / bare_cpu:.2f}x   (supervisor alone: {sup_cpu:.3f} cores,"
+        f" {mem} {sup_pss / mb:.0f} MB; its ffmpeg: {stack_cpu - sup_cpu:.3f} cores)"
+    )
     if x_n:
         print(f"  libx264 for {n} channels would need {x_cpu / x_n * n:.1f} cores; copy stack uses {stack_cpu:.2f}")
     print(f"  API call -> playable playlist: cold {cold:.2f} s (probe + start), warm {warm:.2f} s")
