@@ -108,6 +108,7 @@ def main() -> int:
         "--source", choices=["gstreamer", "clip"], default="gstreamer",
         help="RTSP test source: GStreamer's server (live x264enc) or bench/rtsp_clip_server.py looping a clip",
     )  # fmt: skip
+    parser.add_argument("--bare-first", action="store_true", help="measure bare ffmpeg before the stack, not after")
     parser.add_argument("--clip-seconds", type=int, default=20, help="length of the looped clip (--source clip)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) for inspection")
     args = parser.parse_args()
@@ -171,7 +172,39 @@ def main() -> int:
     time.sleep(2)
     procs: list[subprocess.Popen] = []
     supervisor = None
+
+    def bare_phase() -> tuple[float, int, int, float]:
+        """The same ffmpeg command lines as the supervisor's, started directly, no supervisor."""
+        info = ffmpeg.probe(url, binary=settings.FFPROBE_BINARY)
+        for i in range(args.channels):
+            seg, hls = work / "bare" / f"s{i}", work / "bare" / f"h{i}"
+            shutil.rmtree(seg, ignore_errors=True)
+            shutil.rmtree(hls, ignore_errors=True)
+            seg.mkdir(parents=True)
+            hls.mkdir(parents=True)
+            argv = ffmpeg.channel_argv(
+                url, info=info, marker=f"bench-bare/{i}", segment_dir=seg, hls_dir=hls, binary=settings.FFMPEG_BINARY
+            )
+            procs.append(
+                subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TZ": "UTC"}
+                )
+            )
+            if i % 8 == 7:
+                time.sleep(1)
+        time.sleep(10)
+        src0 = cpu_seconds(server.pid)
+        bare_cpu, bare_pss, bare_n = measure(lambda: [p.pid for p in procs if p.poll() is None], args.seconds)
+        src_bare = (cpu_seconds(server.pid) - src0) / args.seconds
+        print(f"  [bare window] {bare_cpu:.3f} cores, {MEMORY['kind']} {bare_pss / 2**20:.0f} MB, {bare_n} processes,"
+              f" {_load()}", flush=True)  # fmt: skip
+        _stop(procs)
+
+        return bare_cpu, bare_pss, bare_n, src_bare
+
     try:
+        if args.bare_first:  # the other order, to see what the order itself does
+            bare_cpu, bare_pss, bare_n, src_bare = bare_phase()
         admin, _ = User.objects.get_or_create(username="bench-admin", defaults={"role": "admin"})
         client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(admin)['token']}")
         cameras = [
@@ -232,29 +265,8 @@ def main() -> int:
         supervisor.wait(60)
         supervisor = None
 
-        # --- bare ffmpeg: the same command lines, no supervisor ---
-        info = ffmpeg.probe(url, binary=settings.FFPROBE_BINARY)
-        for i in range(len(cameras)):
-            seg, hls = work / "bare" / f"s{i}", work / "bare" / f"h{i}"
-            seg.mkdir(parents=True)
-            hls.mkdir(parents=True)
-            argv = ffmpeg.channel_argv(
-                url, info=info, marker=f"bench-bare/{i}", segment_dir=seg, hls_dir=hls, binary=settings.FFMPEG_BINARY
-            )
-            procs.append(
-                subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TZ": "UTC"}
-                )
-            )
-            if i % 8 == 7:
-                time.sleep(1)
-        time.sleep(10)
-        src0 = cpu_seconds(server.pid)
-        bare_cpu, bare_pss, bare_n = measure(lambda: [p.pid for p in procs if p.poll() is None], args.seconds)
-        src_bare = (cpu_seconds(server.pid) - src0) / args.seconds
-        print(f"  [bare window] {bare_cpu:.3f} cores, {MEMORY['kind']} {bare_pss / 2**20:.0f} MB, {bare_n} processes,"
-              f" {_load()}", flush=True)  # fmt: skip
-        _stop(procs)
+        if not args.bare_first:
+            bare_cpu, bare_pss, bare_n, src_bare = bare_phase()
 
         # --- the seed's libx264 recording, a couple of channels, scaled ---
         for i in range(args.x264_channels):
@@ -292,7 +304,7 @@ def main() -> int:
     print(
         f"media_channels: {n} channels, source {args.size} {args.bitrate} kbit/s 25 fps H.264"
         f" ({'GStreamer' if args.source == 'gstreamer' else 'looped clip'}, 127.0.0.1),"
-        f" {args.seconds:g} s windows, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs"
+        f" {args.seconds:g} s windows{' (bare first)' if args.bare_first else ''}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs"
     )
     print(
         f"  processes up: stack {stack_n} (supervisor + {stack_n - 1} ffmpeg), playlists playable {ready}/{n},"
