@@ -123,6 +123,9 @@ def main() -> int:
         "MEDIA_RUN_DIR": str(work / "run"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }
+    # One bench user starts every recording, and the first camera's live view comes on top of N.
+    env.setdefault("MAX_RECORDINGS_PER_USER", str(max(50, args.channels)))
+    env.setdefault("MAX_STREAMS", str(max(128, args.channels + 1)))
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lprnvr.settings")
     import django

@@ -20,7 +20,11 @@
 #                binary almost for free (22 MB instead of 41)
 #   src/         git archive of this branch (the benchmark and the code it measures)
 # Never commit the bundle (53 MB of binaries and wheels).
-#   OUT=/tmp/out CHANNELS=128 SECONDS_=30 bash B/src/bench/media_channels_bare.sh
+# Run (what docs/media.md reports; device call from the repository root, the bundle carried as .bundle128):
+#   OUT=/tmp/out CHANNELS=128 SECONDS_=30 bash .bundle128/src/bench/media_channels_bare.sh
+#   OUT=/tmp/out CHANNELS=128 SECONDS_=20 BENCH_ARGS="--keep --x264-channels 0 --bare-first" \
+#     bash .bundle128/src/bench/media_channels_bare.sh
+# Rehearse locally first in a copy of the bundle (PY=a Python 3.12, PGPORT_=a free port, CHANNELS=4 SECONDS_=5).
 set -u
 B=${B:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${PY:-python3}
