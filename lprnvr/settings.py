@@ -309,6 +309,8 @@ DISCOVERY_MAX_HOSTS = env.int("DISCOVERY_MAX_HOSTS", default=1024)
 DISCOVERY_ALLOW_PUBLIC = env.bool("DISCOVERY_ALLOW_PUBLIC", default=False)
 DISCOVERY_SCAN_TIMEOUT = env.int("DISCOVERY_SCAN_TIMEOUT", default=300)
 DISCOVERY_HOST_TIMEOUT = env.int("DISCOVERY_HOST_TIMEOUT", default=30)
+# Scan addresses that do not answer nmap's host discovery too (nmap -Pn): for routed subnets that drop ping.
+DISCOVERY_SKIP_PING = env.bool("DISCOVERY_SKIP_PING", default=False)
 DISCOVERY_API_WAIT = env.float("DISCOVERY_API_WAIT", default=20)
 DISCOVERY_CONCURRENCY = env.int("DISCOVERY_CONCURRENCY", default=16)
 DISCOVERY_FFPROBE_TIMEOUT = env.float("DISCOVERY_FFPROBE_TIMEOUT", default=8)

@@ -25,11 +25,15 @@ class HostPorts:
     vendor: str = ""
 
 
-def nmap_arguments(*, host_timeout: float, connect_scan: bool = True) -> str:
-    """nmap options. `-sT` (connect scan) needs no raw sockets, `-n` no DNS, `--open` only open ports."""
+def nmap_arguments(*, host_timeout: float, connect_scan: bool = True, skip_ping: bool = False) -> str:
+    """nmap options. `-sT` (connect scan) needs no raw sockets, `-n` no DNS, `--open` only open ports;
+    `-Pn` scans every address even when it does not answer nmap's host discovery (routed subnets
+    whose routers drop ping), at the cost of a slower scan of silent addresses."""
     args = ["-n", "--open", "-T4", "--max-retries", "1", "--host-timeout", f"{max(1, int(host_timeout))}s"]
     if connect_scan:
         args.insert(0, "-sT")
+    if skip_ping:
+        args.append("-Pn")
     return " ".join(args)
 
 
@@ -39,6 +43,7 @@ def scan(
     ports: list[int] | tuple[int, ...] = DEFAULT_PORTS,
     timeout: float = 120,
     host_timeout: float = 30,
+    skip_ping: bool = False,
 ) -> list[HostPorts]:
     """Scan `network_range` (a CIDR or one address) for open `ports`; hosts without open ports are left out."""
     import nmap  # python-nmap
@@ -54,7 +59,7 @@ def scan(
         scanner.scan(
             hosts=str(network),
             ports=port_list,
-            arguments=nmap_arguments(host_timeout=host_timeout),
+            arguments=nmap_arguments(host_timeout=host_timeout, skip_ping=skip_ping),
             timeout=max(1, int(timeout)),
         )
     except nmap.PortScannerTimeout as exc:

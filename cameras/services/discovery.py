@@ -203,6 +203,7 @@ def _find_hosts(job: DiscoveryJob, network: ipaddress.IPv4Network, progress: _Pr
         ports=settings.SCAN_PORTS,
         timeout=settings.DISCOVERY_SCAN_TIMEOUT,
         host_timeout=settings.DISCOVERY_HOST_TIMEOUT,
+        skip_ping=settings.DISCOVERY_SKIP_PING,
     )
     by_ip = {h.ip: h for h in hosts}
     wsd_by_ip: dict[str, wsdiscovery.ProbeMatch] = {}

@@ -26,8 +26,15 @@ def test_nmap_finds_the_doubles_ports(lab):
     assert hosts[lab.xmeye.address] == [80, 554, 34567]
 
 
+def test_nmap_without_host_discovery_finds_the_same(lab):
+    hosts = {h.ip: h.open_ports for h in nmap.scan("127.0.0.16/29", ports=[80, 554], timeout=30, skip_ping=True)}
+    assert hosts[lab.hikvision.address] == [80, 554]
+
+
 def test_nmap_argv_is_a_list_and_the_range_must_be_a_network():
     assert nmap.nmap_arguments(host_timeout=5).split()[:2] == ["-sT", "-n"]
+    assert "-Pn" not in nmap.nmap_arguments(host_timeout=5).split()
+    assert "-Pn" in nmap.nmap_arguments(host_timeout=5, skip_ping=True).split()
     with pytest.raises(ValueError):
         nmap.scan("127.0.0.1/24; rm -rf /", timeout=5)
 
