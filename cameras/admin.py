@@ -18,6 +18,12 @@ class CameraAdminForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Optional; overrides the brand's template. Leave empty to keep the stored value."),
     )
+    rtsp_substream_url = forms.CharField(
+        label=_("RTSP sub-stream URL"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Optional; the lower-resolution stream. Leave empty to keep the stored value."),
+    )
     clear_credentials = forms.BooleanField(label=_("Clear stored credentials and URL"), required=False)
 
     class Meta:
@@ -27,8 +33,8 @@ class CameraAdminForm(forms.ModelForm):
     def save(self, commit=True):
         camera = super().save(commit=False)
         if self.cleaned_data.get("clear_credentials"):
-            camera.username = camera.password = camera.rtsp_url = ""
-        for field in ("username", "password", "rtsp_url"):
+            camera.username = camera.password = camera.rtsp_url = camera.rtsp_substream_url = ""
+        for field in ("username", "password", "rtsp_url", "rtsp_substream_url"):
             if self.cleaned_data.get(field):
                 setattr(camera, field, self.cleaned_data[field])
         if commit:
@@ -45,7 +51,10 @@ class CameraAdmin(admin.ModelAdmin):
     readonly_fields = ["last_seen", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "ip", "http_port", "rtsp_port", "brand", "channel", "is_active"]}),
-        (_("Credentials (write-only)"), {"fields": ["username", "password", "rtsp_url", "clear_credentials"]}),
+        (
+            _("Credentials (write-only)"),
+            {"fields": ["username", "password", "rtsp_url", "rtsp_substream_url", "clear_credentials"]},
+        ),
         (_("Status"), {"fields": ["last_seen", "created_at", "updated_at"]}),
     ]
 

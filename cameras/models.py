@@ -65,6 +65,12 @@ class Camera(models.Model):
         default="",
         help_text=_("Overrides the brand's template. May carry credentials; stored encrypted."),
     )
+    rtsp_substream_url = EncryptedTextField(
+        _("RTSP sub-stream URL"),
+        blank=True,
+        default="",
+        help_text=_("The lower-resolution stream, when known (discovery fills it); stored encrypted."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -91,8 +97,9 @@ class Camera(models.Model):
 
     def stream_url(self, substream: bool = False) -> str:
         """The RTSP URL to pull, credentials included: never log or return it."""
-        if self.rtsp_url and not substream:
-            return self.rtsp_url
+        explicit = self.rtsp_substream_url if substream else self.rtsp_url
+        if explicit:
+            return explicit
         return expand_rtsp_template(
             self.brand,
             host=self.ip,

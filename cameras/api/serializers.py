@@ -24,6 +24,9 @@ def validate_host(value: str) -> str:
     return value.lower()
 
 
+WRITE_ONLY_CREDENTIALS = ("username", "password", "rtsp_url", "rtsp_substream_url")
+
+
 class CameraSerializer(serializers.ModelSerializer):
     """Credentials go in, never out: responses only say whether they are set."""
 
@@ -32,6 +35,7 @@ class CameraSerializer(serializers.ModelSerializer):
         write_only=True, required=False, allow_blank=True, max_length=200, style={"input_type": "password"}
     )
     rtsp_url = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=2000)
+    rtsp_substream_url = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=2000)
     has_credentials = serializers.SerializerMethodField()
     has_custom_rtsp_url = serializers.SerializerMethodField()
     address = serializers.CharField(read_only=True)
@@ -55,6 +59,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "username",
             "password",
             "rtsp_url",
+            "rtsp_substream_url",
             "has_credentials",
             "has_custom_rtsp_url",
             "is_active",
@@ -78,6 +83,9 @@ class CameraSerializer(serializers.ModelSerializer):
     def get_has_credentials(self, camera: Camera) -> bool:
         return bool(camera.username or camera.password)
 
+    def validate_rtsp_substream_url(self, value: str) -> str:
+        return self.validate_rtsp_url(value)
+
     def get_has_custom_rtsp_url(self, camera: Camera) -> bool:
         return bool(camera.rtsp_url)
 
@@ -95,4 +103,8 @@ class CameraSerializer(serializers.ModelSerializer):
 
 class CameraListSerializer(CameraSerializer):
     class Meta(CameraSerializer.Meta):
-        fields = [f for f in CameraSerializer.Meta.fields if f not in ("username", "password", "rtsp_url")]
+        fields = [
+            f
+            for f in CameraSerializer.Meta.fields
+            if f not in ("username", "password", "rtsp_url", "rtsp_substream_url")
+        ]

@@ -113,7 +113,8 @@ def adopt(
     """Create (or update) one Camera per adopted channel, credentials stored encrypted.
 
     `device_ids` adopts every channel of those devices with a working main stream; `stream_ids` adopts
-    the channels of those streams. The working main URL becomes the camera's RTSP URL (encrypted).
+    the channels of those streams. The working main and sub-stream URLs become the camera's RTSP URLs
+    (encrypted).
     """
     streams = DiscoveredStream.objects.select_related("device").filter(status=DiscoveredStream.Status.OK)
     wanted = Q(pk__in=[])
@@ -142,6 +143,8 @@ def adopt(
             camera.username = device.username if username is None else username
             camera.password = device.password if password is None else password
             camera.rtsp_url = main.url if not main.substream else ""
+            sub = next((s for s in chosen if (s.device_id, s.channel) == key and s.substream), None)
+            camera.rtsp_substream_url = sub.url if sub else ""
             camera.is_active = True
             camera.last_seen = device.last_seen
             camera.save()

@@ -53,6 +53,19 @@ def test_brand_template_used_without_explicit_url():
     assert expand_rtsp_template("generic", host="h", port=8554) == "rtsp://h:8554/stream1"
 
 
+def test_explicit_substream_url_is_write_only_and_used(as_user, admin_user):
+    client = as_user(admin_user)
+    sub = "rtsp://u:subsecret@127.0.0.31:554/sub"
+    response = client.post("/api/cameras/", {**NEW_CAMERA, "rtsp_substream_url": sub}, format="json")
+    assert response.status_code == 201
+    assert "subsecret" not in response.content.decode()
+    camera = Camera.objects.get()
+    assert camera.stream_url(substream=True) == sub
+    assert camera.stream_url().endswith("/Streaming/Channels/101")  # main still from the template
+    bad = client.patch(f"/api/cameras/{camera.id}/", {"rtsp_substream_url": "http://x"}, format="json")
+    assert bad.status_code == 400 and "rtsp_substream_url" in bad.json()["fields"]
+
+
 def test_redact_url():
     assert redact_url("rtsp://admin:pw@1.2.3.4/x") == "rtsp://***:***@1.2.3.4/x"
     assert "secret" not in redact_url("rtsp://h:554/user=admin&password=secret&channel=1")

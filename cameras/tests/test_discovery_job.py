@@ -224,9 +224,11 @@ def test_adopt_creates_one_camera_per_channel_with_encrypted_credentials(lab):
     camera = Camera.objects.get(ip=lab.dahua.address, channel=3)
     assert (camera.brand, camera.username, camera.password) == ("dahua", USERNAME, PASSWORD)
     assert camera.rtsp_url.endswith("channel=3&subtype=0")
+    assert camera.stream_url(substream=True) == camera.rtsp_substream_url
+    assert camera.rtsp_substream_url.endswith("channel=3&subtype=1")
     assert set(device.streams.values_list("camera__channel", flat=True)) == {1, 2, 3, 4}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT password, rtsp_url FROM cameras_camera WHERE id = %s", [camera.pk])
+        cursor.execute("SELECT password, rtsp_url, rtsp_substream_url FROM cameras_camera WHERE id = %s", [camera.pk])
         assert all("Cam-pass" not in value for value in cursor.fetchone())
     # Adopting again (or after a re-discovery) updates the same rows.
     again = services.adopt(stream_ids=[device.streams.get(channel=3, substream=True).pk])
