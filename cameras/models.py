@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
+from lprnvr.redaction import redact as redact_url
 
 
 class Brand(models.TextChoices):
@@ -137,14 +138,6 @@ def expand_rtsp_template(
     if not username and not password:
         url = url.replace("rtsp://:@", "rtsp://")
     return url
-
-
-def redact_url(url: str) -> str:
-    """A URL safe to show: credentials in the authority or in XMEye-style paths replaced."""
-    import re
-
-    url = re.sub(r"^(\w+://)[^/@]*@", r"\1***:***@", url)
-    return re.sub(r"(user|password)=[^&]*", r"\1=***", url)
 
 
 # --------------------------------------------------------------------------------------- discovery

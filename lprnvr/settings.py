@@ -333,7 +333,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     }
 )
 # Device credentials never reach a log line (runserver request lines, URLs quoted in messages).
-LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "cameras.logs.RedactCredentialsFilter"}
+LOGGING.setdefault("filters", {})["redact_credentials"] = {"()": "lprnvr.redaction.RedactCredentialsFilter"}
 LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_credentials")
 
 # --- Media engine (recordings app, `manage.py run_media`) ------------------------------------

@@ -12,6 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lprnvr.redaction import redact
+
 FAILURE_AUTH = "auth"
 FAILURE_TIMEOUT = "timeout"
 FAILURE_NO_STREAM = "no_stream"
@@ -27,12 +29,6 @@ class StreamProbe:
     codec: str = ""
     width: int = 0
     height: int = 0
-
-
-def redact(text: str) -> str:
-    """Remove credentials from anything that may echo a URL (authority userinfo, XMEye-style path)."""
-    text = re.sub(r"(\w+://)[^/\s@]*@", r"\1***:***@", text)
-    return re.sub(r"(user|password)=[^&\s]*", r"\1=***", text, flags=re.IGNORECASE)
 
 
 def classify(stderr: str) -> str:

@@ -376,7 +376,7 @@ def run_discovery_job(*, job_id: int) -> DiscoveryJob | None:
 
 def finish(job: DiscoveryJob, *, status: str, errors: list | None = None, error: str = "", **counts) -> None:
     """End a job: status, timings, redacted errors, and the credentials wiped."""
-    from cameras.clients.ffprobe import redact
+    from lprnvr.redaction import redact
 
     fields = {
         "status": status,

@@ -199,7 +199,7 @@ def test_ws_discovery_ignores_answers_to_other_probes():
 
 
 def test_log_filter_masks_credentials():
-    from cameras.logs import RedactCredentialsFilter
+    from lprnvr.redaction import RedactCredentialsFilter
 
     record = logging.LogRecord(
         "django.server", logging.INFO, __file__, 1, '"GET /api/cameras/discover?network_range=x&credentials=%s HTTP/1.1"',

@@ -10,12 +10,13 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from lprnvr.redaction import redact
 
 # Audio codecs MP4 (and fMP4 HLS) can carry as they come; anything else (G.711, G.726, ADPCM, PCM,
 # the usual camera audio) is transcoded to AAC or dropped, by policy. Video is never re-encoded.
@@ -38,15 +39,6 @@ class ProbeError(FFmpegError):
 
 class UnsupportedStream(FFmpegError):
     """The stream has no video that MP4 can hold without re-encoding."""
-
-
-_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]*@")
-_QUERY_CREDENTIALS = re.compile(r"((?:user|username|password|pass|pwd)=)[^&\s\"']*", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Text safe to log or show: credentials in URLs (authority or XMEye-style query) masked."""
-    return _QUERY_CREDENTIALS.sub(r"\1***", _URL_CREDENTIALS.sub(r"\1***:***@", text))
 
 
 def redact_argv(argv: list[str]) -> str:

@@ -1,0 +1,32 @@
+"""The one place that removes credentials from text: URLs, error messages, argv, log lines.
+
+Masks the userinfo of any URL (`rtsp://user:pass@host` -> `rtsp://***:***@host`) and the values of
+credential parameters, wherever they appear (`?credentials=u:p`, XMEye's `/user=admin&password=x`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_USERINFO = re.compile(r"(\w+://)[^/@\s\"']*@")
+_PARAMS = re.compile(r"((?<!\w)(?:user|username|password|passwd|pass|pwd|credentials)=)[^&\s\"']*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Text safe to log, store or show."""
+    return _PARAMS.sub(r"\1***", _USERINFO.sub(r"\1***:***@", text))
+
+
+class RedactCredentialsFilter(logging.Filter):
+    """Defence in depth on the console handler: request lines and messages quoting a URL are masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's problem, not ours
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
