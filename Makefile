@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-# Tests run against the machine's PostgreSQL and Redis (override for other hosts).
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lprnvr
+# Tests run against the machine's PostgreSQL and Redis (override for other hosts). When the machine's
+# PostgreSQL does not let `postgres` in without a password (a fresh Debian), scripts/test-services.sh
+# runs a private cluster instead and writes the URL it chose to var/test/database_url.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: run test install install-dev system-deps test-services lint assets clean
+.PHONY: run test install install-dev system-deps test-services preflight lint assets clean pristine-test
 
 run: system-deps install assets
 	$(PY) manage.py migrate --noinput
@@ -41,16 +42,25 @@ test-services:
 	@scripts/system-deps.sh test
 	@scripts/test-services.sh
 
+# Everything the suite needs from the machine, checked by function (GStreamer elements, ffmpeg muxers...).
+preflight: install
+	$(PY) -m tests.preflight
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: test-services install-dev assets lint
-	export DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) VAR_DIR=$(CURDIR)/var/test; \
+test: test-services install-dev assets preflight lint
+	export DATABASE_URL=$$(cat var/test/database_url) REDIS_URL=$(TEST_REDIS_URL) VAR_DIR=$(CURDIR)/var/test; \
 	$(PY) manage.py check --fail-level WARNING && \
 	$(PY) manage.py makemigrations --check --dry-run && \
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null && \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `make test` as a new user runs it: a fresh Debian 12 root (debootstrap), a clone of HEAD, then the
+# README's command in a network namespace with only loopback (scripts/pristine-test.sh).
+pristine-test:
+	scripts/pristine-test.sh
 
 clean:
 	rm -rf $(VENV) node_modules var/test

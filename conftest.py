@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from cameras.tests.factories import CameraFactory
+
+
+def pytest_sessionstart(session):
+    """Stop at once, naming the missing element or binary and its package, instead of letting the
+    tests that need it time out one by one (tests/preflight.py)."""
+    if os.environ.get("LPRNVR_SKIP_PREFLIGHT") == "1":
+        return
+    from tests import preflight
+
+    found = preflight.problems()
+    if found:
+        pytest.exit(preflight.report(found), returncode=3)
 
 
 @pytest.fixture(autouse=True)

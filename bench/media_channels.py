@@ -9,7 +9,7 @@ plus the time from the API call to a playable live playlist (cold: first probe; 
 live latency of the HLS output (keyframe reaching an RTSP client -> listed in the playlist; a player adds its hold-back).
 
 All traffic stays on 127.0.0.1. The RTSP source is, with `--source gstreamer` (default), GStreamer's RTSP
-server (recordings/tests/rtsp_server.py, run with /usr/bin/python3), one shared encoder for every channel so
+server (cameras/tests/doubles/rtsp_server.py, run with /usr/bin/python3), one shared encoder for every channel so
 that the source costs the same whatever N; with `--source clip`, for machines without GStreamer,
 bench/rtsp_clip_server.py looping a clip that ffmpeg/libx264 encodes first (same size, rate, bitrate and
 1 s GOP, no B-frames) to every client at live pace. Either way the source's CPU is printed apart, not counted.
@@ -159,10 +159,11 @@ def main() -> int:
         server_argv = [sys.executable, str(ROOT / "bench/rtsp_clip_server.py"), "--port", str(args.port),
                        "--clip", str(clip)]  # fmt: skip
     else:
-        server_argv = ["/usr/bin/python3", str(ROOT / "recordings/tests/rtsp_server.py"), "--port", str(args.port),
+        server_argv = ["/usr/bin/python3", str(ROOT / "cameras/tests/doubles/rtsp_server.py"), "--port", str(args.port),
                        "--size", args.size, "--bitrate", str(args.bitrate), "--paths", "1"]  # fmt: skip
-    server = subprocess.Popen(server_argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert server.stdout.readline().startswith("ready")
+    # The server's stderr is ours: a pipeline it cannot build is said there, with the missing package.
+    server = subprocess.Popen(server_argv, stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().startswith("ready"), f"RTSP server did not start (exit {server.wait(10)})"
     url = f"rtsp://127.0.0.1:{args.port}/stream1"
     # One client held for the whole run: a shared GStreamer media is torn down when its last client
     # leaves, and a client connecting during the teardown gets no frames. Not measured. (The clip

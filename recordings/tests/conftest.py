@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
+SERVER_SCRIPT = ROOT / "cameras" / "tests" / "doubles" / "rtsp_server.py"  # the one RTSP double
 SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings exist only for Debian's interpreter
 
 
@@ -49,14 +50,20 @@ class RtspServer:
         return f"rtsp://127.0.0.1:{self.port}/stream{n}"
 
     def start(self) -> RtspServer:
-        self.proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", str(self.port), *self.extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        assert line.startswith("ready"), f"RTSP server did not start: {line!r}"
+        # Its stderr goes to a file: GStreamer's warnings must not fill a pipe nobody reads, and a
+        # server that cannot build its pipeline says why there (shown in the assertion below).
+        with tempfile.TemporaryFile("w+") as errors:
+            self.proc = subprocess.Popen(
+                [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", str(self.port), *self.extra],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+            line = self.proc.stdout.readline()
+            if not line.startswith("ready"):
+                self.proc.wait(10)
+                errors.seek(0)
+                raise AssertionError(f"RTSP server did not start (exit {self.proc.returncode}): {errors.read()}")
         return self
 
     def stop(self, sig: int = signal.SIGKILL) -> None:

@@ -35,6 +35,8 @@ from .http_devices import (
 
 GST_PYTHON = os.environ.get("GST_PYTHON", "/usr/bin/python3")
 RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+# Small, cheap streams: discovery only probes them.
+LAB_STREAM = {"size": "320x240", "fps": 10, "bitrate": 300, "pattern": "ball", "overlay": False}
 USERNAME = "admin"
 PASSWORD = "Cam-pass:1@x"  # URL-hostile on purpose: templates must quote it
 
@@ -98,7 +100,7 @@ class Lab:
             for st in (0, 1)
         ]
         hik_paths = [f"/Streaming/Channels/{ch}0{st}" for ch in range(1, self.hikvision.channels + 1) for st in (1, 2)]
-        return [
+        specs = [
             {"address": self.onvif.address, "port": 554, "paths": ["/onvif1", "/onvif2"],
              "username": USERNAME, "password": PASSWORD},
             {"address": self.hikvision.address, "port": 554, "paths": hik_paths, "username": USERNAME,
@@ -107,24 +109,27 @@ class Lab:
              "password": PASSWORD},
             {"address": self.xmeye.address, "port": 554, "paths": xm_paths},
         ]  # fmt: skip
+        return [{**LAB_STREAM, **spec} for spec in specs]
 
     def _start_rtsp(self) -> None:
         self.rtsp = subprocess.Popen(
-            [GST_PYTHON, str(RTSP_SERVER), json.dumps(self.rtsp_specs())],
+            [GST_PYTHON, str(RTSP_SERVER), "--config", json.dumps(self.rtsp_specs())],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 20
+        deadline, said = time.monotonic() + 20, []
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.rtsp.stdout], [], [], 0.5)
             if ready:
                 line = self.rtsp.stdout.readline()
-                if line.startswith("READY"):
+                if line.startswith("ready"):
                     return
+                said.append(line)
                 if not line and self.rtsp.poll() is not None:
                     break
-        raise RuntimeError(f"GStreamer RTSP server did not start (exit {self.rtsp.poll()})")
+        output = "".join(said).strip()
+        raise RuntimeError(f"GStreamer RTSP server did not start (exit {self.rtsp.poll()}): {output}")
 
     def stop(self) -> None:
         self.running.stop()
