@@ -51,6 +51,9 @@ deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's trust store, for pip and npm: a network that intercepts TLS (a proxy with its own CA)
+# is trusted in the root as on the host. On an open network it is Debian's own bundle anyway.
+cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/host-ca.crt"
 # A chroot has no init: packages must not try to start services (test-services.sh starts what it needs).
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
 
@@ -63,6 +66,7 @@ mount -t tmpfs run "$root/run"
 
 git clone -q --no-local "$repo" "$root/root/lprnvr"
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  PIP_CERT=/usr/local/share/host-ca.crt NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca.crt \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c "$1"; }
 
 set +e
