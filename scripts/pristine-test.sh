@@ -35,7 +35,7 @@ cleanup() {
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
     [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
   done
-  for m in dev/shm dev/pts dev sys proc run; do umount -l "$root/$m" 2>/dev/null || true; done
+  for m in dev/shm dev/pts dev sys proc run ""; do umount -l "$root/$m" 2>/dev/null || true; done
   [ "${PRISTINE_KEEP:-0}" = 1 ] || rm -rf "$root"
 }
 trap cleanup EXIT
@@ -57,6 +57,9 @@ cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/host-ca.crt"
 # A chroot has no init: packages must not try to start services (test-services.sh starts what it needs).
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
 
+# The root must be a mount point: `ip -n <ns>` (the WS-Discovery test) remounts / as a slave, which
+# fails on a plain folder.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"

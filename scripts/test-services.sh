@@ -25,11 +25,11 @@ start_private_cluster() {
   if [ ! -s "$private_dir/PG_VERSION" ]; then
     echo "Creating a private PostgreSQL cluster for the tests in $private_dir (port $private_port)"
     mkdir -p "$private_dir" && chown "$owner" "$private_dir" && chmod 700 "$private_dir"
-    runuser -u "$owner" -- "$bin/initdb" -D "$private_dir" -U postgres -A trust -E UTF8 >/dev/null
+    (cd / && runuser -u "$owner" -- "$bin/initdb" -D "$private_dir" -U postgres -A trust -E UTF8 >/dev/null)
   fi
   if ! pg_isready -q -h 127.0.0.1 -p "$private_port"; then
-    runuser -u "$owner" -- "$bin/pg_ctl" -D "$private_dir" -l "$private_dir/server.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -c port=$private_port -c unix_socket_directories=$private_dir" start >/dev/null
+    (cd / && runuser -u "$owner" -- "$bin/pg_ctl" -D "$private_dir" -l "$private_dir/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -c port=$private_port -c unix_socket_directories=$private_dir" start >/dev/null)
   fi
 }
 
