@@ -220,10 +220,13 @@ SIMPLE_JWT = {
 # Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
-# Failed logins: after this many failures in the window, 429 with Retry-After.
+# Failed logins (API, admin site, HTTP Digest; accounts.throttling): a username from one address
+# gets this many in LOGIN_FAILURE_WINDOW, an address over all usernames this many in
+# LOGIN_ADDRESS_FAILURE_WINDOW; then 429 with Retry-After (a message on the admin's login page).
 LOGIN_MAX_FAILURES_PER_USER = env.int("LOGIN_MAX_FAILURES_PER_USER", default=5)
-LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=30)
+LOGIN_ADDRESS_FAILURE_WINDOW = env.int("LOGIN_ADDRESS_FAILURE_WINDOW", default=3600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "lprnvr API",
