@@ -126,7 +126,12 @@ def system_is_empty() -> bool:
 
 @transaction.atomic
 def create_user(*, username: str, password: str, role: str = Role.USER, legacy_digest: bool = False) -> User:
-    return User.objects.create_user(username=username, password=password, role=role, legacy_digest=legacy_digest)
+    user = User(username=User.normalize_username(username), role=role, legacy_digest=legacy_digest)
+    # set_password(), not the manager's make_password(): the Digest HA1 of an opted-in account is
+    # recorded when a plain password is saved (plates.auth).
+    user.set_password(password)
+    user.save()
+    return user
 
 
 def resolve_cameras(refs: list[str]) -> list[Camera]:
