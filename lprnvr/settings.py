@@ -350,6 +350,7 @@ MEDIA_UNSUPPORTED_AUDIO = env.str("MEDIA_UNSUPPORTED_AUDIO", default="aac")  # "
 MEDIA_POLL_INTERVAL = env.float("MEDIA_POLL_INTERVAL", default=1.0)
 MEDIA_STARTS_PER_TICK = env.int("MEDIA_STARTS_PER_TICK", default=8)
 MEDIA_READY_TIMEOUT = env.float("MEDIA_READY_TIMEOUT", default=20.0)
-MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=6 * 3600)
+# Lifetime of a signed live HLS URL: the live page renews it before then, other players re-fetch it.
+MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=600)
 MEDIA_RETENTION_INTERVAL = env.float("MEDIA_RETENTION_INTERVAL", default=60.0)  # seconds between retention passes
 RECORDINGS_QUOTA_BYTES = env.int("RECORDINGS_QUOTA_BYTES", default=0)  # 0: no quota, only the free-space floor
