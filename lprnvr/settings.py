@@ -215,6 +215,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": True,
+    # Done by accounts.services.rotate_refresh_token (the old refresh token is spent), which also
+    # checks the account's token generation (`gen` claim, accounts.authentication).
+    "ROTATE_REFRESH_TOKENS": True,
 }
 
 # Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
