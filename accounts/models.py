@@ -88,6 +88,12 @@ class User(AbstractUser):
             self.refresh_from_db(fields=["token_generation"])
         self._loaded_access = {f: getattr(self, f) for f in self.ACCESS_FIELDS}
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        loaded = getattr(self, "_loaded_access", {})
+        loaded.update({f: getattr(self, f) for f in self.ACCESS_FIELDS if fields is None or f in fields})
+        self._loaded_access = loaded
+
     def access_changed(self) -> bool:
         """A new password, role or active flag since this row was loaded. `_password` is what
         set_password() leaves until the next save; Django's own rehash on login clears it first,
