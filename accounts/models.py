@@ -74,15 +74,13 @@ class User(AbstractUser):
         # user's cameras); only administrators see and change the data models there.
         self.is_staff = True
         self.is_superuser = self.role == Role.ADMIN
-        if self.pk and self.access_changed():
-            # Hooked here, not in a service: the admin's forms and `manage.py changepassword` save too.
-            bump = True
+        # A new password, role or active flag ends every token of the account. Hooked here, not in
+        # a service: the admin's forms and `manage.py changepassword` save the user too.
+        bump = bool(self.pk) and self.access_changed()
+        if bump:
             self.token_generation = models.F("token_generation") + 1
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "token_generation"}
-        else:
-            bump = False
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "token_generation"}
         super().save(*args, **kwargs)
         if bump:
             self.refresh_from_db(fields=["token_generation"])
