@@ -7,4 +7,4 @@ RUN pip install --no-cache-dir -r requirements.txt && npm install --omit=dev --n
 COPY . .
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
-CMD ["gunicorn", "lprnvr.wsgi:application", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "-c", "python:lprnvr.gunicorn_conf", "lprnvr.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
+from .forms import ThrottledAdminAuthenticationForm
 from .models import User
 
 
@@ -15,11 +16,11 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("Personal info"), {"fields": ["first_name", "last_name", "email"]}),
-        (_("Access"), {"fields": ["role", "is_active", "cameras"]}),
+        (_("Access"), {"fields": ["role", "is_active", "legacy_digest", "cameras"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["username", "role", "password1", "password2"]}),
+        (None, {"classes": ["wide"], "fields": ["username", "role", "legacy_digest", "password1", "password2"]}),
     ]
 
     @admin.display(description=_("cameras"))
@@ -32,6 +33,7 @@ class UserAdmin(BaseUserAdmin):
 
 # Roles replace Django's groups here; hiding them keeps one way to grant access.
 admin.site.unregister(Group)
+admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = _("lprnvr administration")
 admin.site.site_title = _("lprnvr")
 admin.site.index_title = _("Cameras, recordings and plates")

@@ -1,7 +1,9 @@
 """The one place that removes credentials from text: URLs, error messages, argv, log lines.
 
-Masks the userinfo of any URL (`rtsp://user:pass@host` -> `rtsp://***:***@host`) and the values of
-credential parameters, wherever they appear (`?credentials=u:p`, XMEye's `/user=admin&password=x`).
+Masks the userinfo of any URL (`rtsp://user:pass@host` -> `rtsp://***:***@host`), the values of
+credential parameters, wherever they appear (`?credentials=u:p`, XMEye's `/user=admin&password=x`),
+and signed tokens carried in a path (the live HLS URL `/api/cameras/streams/<token>/index.m3u8`).
+Applied to the console log handler (settings.LOGGING) and to gunicorn's access log (lprnvr.gunicorn_conf).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import logging
 import re
 
 _USERINFO = re.compile(r"(\w+://)[^/@\s\"']*@")
+# django.core.signing's `value:timestamp:signature` (signature: 43 base64url characters) as a path segment.
+_SIGNED_SEGMENT = re.compile(r"(?<=/)[\w.-]+:[\w-]+:[\w-]{43}(?=[/?#\s\"']|$)")
 _PARAMS = re.compile(r"((?<!\w)(?:user|username|password|passwd|pass|pwd|credentials)=)[^&\s\"']*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """Text safe to log, store or show."""
-    return _PARAMS.sub(r"\1***", _USERINFO.sub(r"\1***:***@", text))
+    return _SIGNED_SEGMENT.sub("***", _PARAMS.sub(r"\1***", _USERINFO.sub(r"\1***:***@", text)))
 
 
 class RedactCredentialsFilter(logging.Filter):

@@ -215,15 +215,21 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": True,
+    # Done by accounts.services.rotate_refresh_token (the old refresh token is spent), which also
+    # checks the account's token generation (`gen` claim, accounts.authentication).
+    "ROTATE_REFRESH_TOKENS": True,
 }
 
 # Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
-# Failed logins: after this many failures in the window, 429 with Retry-After.
+# Failed logins (API, admin site, HTTP Digest; accounts.throttling): a username from one address
+# gets this many in LOGIN_FAILURE_WINDOW, an address over all usernames this many in
+# LOGIN_ADDRESS_FAILURE_WINDOW; then 429 with Retry-After (a message on the admin's login page).
 LOGIN_MAX_FAILURES_PER_USER = env.int("LOGIN_MAX_FAILURES_PER_USER", default=5)
-LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=30)
+LOGIN_ADDRESS_FAILURE_WINDOW = env.int("LOGIN_ADDRESS_FAILURE_WINDOW", default=3600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "lprnvr API",
@@ -347,6 +353,7 @@ MEDIA_UNSUPPORTED_AUDIO = env.str("MEDIA_UNSUPPORTED_AUDIO", default="aac")  # "
 MEDIA_POLL_INTERVAL = env.float("MEDIA_POLL_INTERVAL", default=1.0)
 MEDIA_STARTS_PER_TICK = env.int("MEDIA_STARTS_PER_TICK", default=8)
 MEDIA_READY_TIMEOUT = env.float("MEDIA_READY_TIMEOUT", default=20.0)
-MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=6 * 3600)
+# Lifetime of a signed live HLS URL: the live page renews it before then, other players re-fetch it.
+MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=600)
 MEDIA_RETENTION_INTERVAL = env.float("MEDIA_RETENTION_INTERVAL", default=60.0)  # seconds between retention passes
 RECORDINGS_QUOTA_BYTES = env.int("RECORDINGS_QUOTA_BYTES", default=0)  # 0: no quota, only the free-space floor

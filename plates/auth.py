@@ -1,8 +1,13 @@
 """HTTP Digest for the legacy endpoints, checked against our own users.
 
-Digest needs HA1 = MD5(user:realm:password) on the server. We keep it (encrypted) per user, written
-whenever the plain password passes through our hands: when it is set (`set_password` + save) and when
-it authenticates (the backend below), and valid only while the stored password hash is unchanged.
+Digest is opt-in per account (`User.legacy_digest`): it needs HA1 = MD5(user:realm:password) on the
+server, an unsalted password equivalent. We keep it (encrypted) only for accounts that opted in,
+written whenever the plain password passes through our hands: when it is set (`set_password` + save)
+and when it authenticates (the backend below), valid only while the stored password hash is
+unchanged, and deleted when the account opts out.
+
+Nonces are HMAC-signed timestamps (a challenge stores nothing), and the highest `nc` a client sent
+with each nonce is remembered (`DigestNonce`), so a captured Authorization header cannot be replayed.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 
 def md5(text: str) -> str:
@@ -29,7 +38,7 @@ def ha1_for(username: str, password: str, realm: str | None = None) -> str:
 def remember_password(user, password: str) -> None:
     from .models import DigestCredential
 
-    if not password or not user.pk:
+    if not password or not user.pk or not user.legacy_digest:
         return
     realm = settings.PLATES_DIGEST_REALM
     ha1 = ha1_for(user.get_username(), password, realm)
@@ -42,7 +51,7 @@ def remember_password(user, password: str) -> None:
 
 
 def stored_ha1(user) -> str | None:
-    cred = getattr(user, "digest_credential", None)
+    cred = getattr(user, "digest_credential", None) if user.legacy_digest else None
     if cred is None or cred.realm != settings.PLATES_DIGEST_REALM or cred.password_hash != user.password:
         return None
     return cred.ha1
@@ -59,35 +68,66 @@ class DigestRecordingModelBackend(ModelBackend):
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="plates-digest-on-password-set")
-def _on_user_saved(sender, instance, **kwargs):
+def _on_user_saved(sender, instance, update_fields=None, **kwargs):
+    from .models import DigestCredential
+
+    if update_fields is not None and not {"legacy_digest", "password"} & set(update_fields):
+        return  # e.g. last_login: nothing about Digest changed
+    if not instance.legacy_digest:  # opted out (or never in): no password equivalent is kept
+        DigestCredential.objects.filter(user_id=instance.pk).delete()
+        return
     # AbstractBaseUser keeps the raw password in `_password` from set_password() until save() ends.
     raw = getattr(instance, "_password", None)
     if raw:
         remember_password(instance, raw)
 
 
-# --- Nonces: stateless, HMAC-signed timestamps ------------------------------------------------
+# --- Nonces: HMAC-signed timestamps, their counts remembered once used --------------------------
 
 NONCE_LIFETIME = 300
 
 
+def _nonce_signature(stamp: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def make_nonce(now: float | None = None) -> str:
-    stamp = f"{int(now or time.time()):x}"
-    sig = hmac.new(settings.SECRET_KEY.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{stamp}{sig}"
+    # Random part: two clients challenged in the same second must not share a nonce (and its nc).
+    stamp = f"{int(now or time.time()):x}.{secrets.token_hex(8)}"
+    return f"{stamp}{_nonce_signature(stamp)}"
 
 
 def nonce_state(nonce: str) -> str:
     """'ok', 'stale' (ours but old: the client retries with a fresh one) or 'bad'."""
     stamp, sig = nonce[:-32], nonce[-32:]
-    expected = hmac.new(settings.SECRET_KEY.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    if not stamp or not hmac.compare_digest(sig, expected):
+    if not stamp or not hmac.compare_digest(sig, _nonce_signature(stamp)):
         return "bad"
     try:
-        age = time.time() - int(stamp, 16)
+        age = time.time() - int(stamp.partition(".")[0], 16)
     except ValueError:
         return "bad"
     return "ok" if -5 <= age <= NONCE_LIFETIME else "stale"
+
+
+NC = re.compile(r"^[0-9a-fA-F]{1,8}$")
+
+
+def claim_nonce_count(nonce: str, nc: str) -> bool:
+    """Record that `nc` was used with `nonce`: False when it is not above the highest seen (a
+    replay). One conditional UPDATE, or one INSERT that only the first of two racing requests wins."""
+    from .models import DigestNonce
+
+    count = int(nc, 16)
+    if DigestNonce.objects.filter(nonce=nonce, highest_nc__lt=count).update(highest_nc=count):
+        return True
+    try:
+        with transaction.atomic():
+            DigestNonce.objects.create(nonce=nonce, highest_nc=count)
+    except IntegrityError:
+        return False
+    # Expired nonces are refused by their signed timestamp already; their rows can go.
+    DigestNonce.objects.filter(created_at__lt=timezone.now() - timedelta(seconds=NONCE_LIFETIME + 60)).delete()
+    return True
 
 
 def challenge(stale: bool = False) -> str:

@@ -325,3 +325,20 @@ class DigestCredential(models.Model):
 
     def __str__(self) -> str:
         return f"digest credential of user {self.user_id}"
+
+
+class DigestNonce(models.Model):
+    """A Digest nonce in use, with the highest `nc` a client has sent with it: a request whose nc is
+    not above it (a replayed Authorization header) is refused. Rows appear only once a request
+    authenticated (anonymous challenges store nothing) and go when the nonce expires."""
+
+    nonce = models.CharField(max_length=128, unique=True)
+    highest_nc = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("digest nonce")
+        verbose_name_plural = _("digest nonces")
+
+    def __str__(self) -> str:
+        return f"{self.nonce[:12]}… nc={self.highest_nc}"

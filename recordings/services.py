@@ -120,21 +120,26 @@ def not_ready_error(camera: Camera) -> ServiceUnavailable:
     return ServiceUnavailable(_("The stream is not playable yet%(detail)s. Retry.") % {"detail": detail}, "not_ready")
 
 
-def signed_token(*, camera_id: int, user_id: int) -> str:
-    return signing.dumps({"c": camera_id, "u": user_id}, salt=URL_SALT, compress=True)
+def signed_token(*, camera_id: int, user_id: int, generation: int = 0) -> str:
+    """A live-stream token, valid MEDIA_URL_TTL seconds (players renew it: the live page re-fetches
+    its URL before then) and only while the user's token generation is unchanged (a password, role
+    or active change, a logout everywhere). Never logged: lprnvr.redaction masks it."""
+    return signing.dumps({"c": camera_id, "u": user_id, "g": generation}, salt=URL_SALT, compress=True)
 
 
-def read_token(token: str) -> tuple[int, int] | None:
+def read_token(token: str) -> tuple[int, int, int] | None:
+    """(camera id, user id, token generation) of a valid, unexpired token, else None."""
     try:
         data = signing.loads(token, salt=URL_SALT, max_age=settings.MEDIA_URL_TTL)
-        return int(data["c"]), int(data["u"])
+        return int(data["c"]), int(data["u"]), int(data.get("g", 0))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
 
 
 def hls_url(*, camera: Camera, user) -> str:
     """A URL any player can open without headers: the token in the path, so relative segment URLs keep it."""
-    return f"/api/cameras/streams/{signed_token(camera_id=camera.id, user_id=user.id)}/{ffmpeg.PLAYLIST}"
+    token = signed_token(camera_id=camera.id, user_id=user.id, generation=user.token_generation)
+    return f"/api/cameras/streams/{token}/{ffmpeg.PLAYLIST}"
 
 
 def hls_file(camera_id: int, name: str) -> Path | None:

@@ -8,11 +8,10 @@ from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import Role, User
+from accounts.throttling import LoginThrottled
 from lprnvr.api import IsAdmin, client_address
 from lprnvr.errors import Conflict
 
@@ -20,6 +19,7 @@ from .serializers import (
     CameraAssignmentSerializer,
     LoginResponseSerializer,
     LoginSerializer,
+    LogoutSerializer,
     MessageSerializer,
     RefreshSerializer,
     RegisterSerializer,
@@ -47,7 +47,7 @@ class LoginView(PublicAuthView):
         data.is_valid(raise_exception=True)
         try:
             user = services.login(**data.validated_data, address=client_address(request), request=request)
-        except services.LoginThrottled as exc:
+        except LoginThrottled as exc:
             raise exceptions.Throttled(wait=exc.retry_after, detail=_("Too many failed logins.")) from exc
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid username or password."))
@@ -57,27 +57,25 @@ class LoginView(PublicAuthView):
 class RefreshView(PublicAuthView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenSerializer}, tags=["auth"])
     def post(self, request):
+        """A new access token and a new refresh token; the refresh token sent is spent."""
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            refresh = RefreshToken(data.validated_data["refresh"])
-        except TokenError as exc:
-            raise exceptions.AuthenticationFailed(_("Refresh token is invalid or expired.")) from exc
-        if services.is_revoked(str(refresh)):
-            raise exceptions.AuthenticationFailed(_("Refresh token has been revoked."))
-        user = User.objects.filter(pk=refresh.get("user_id"), is_active=True).first()
-        if user is None:
-            raise exceptions.AuthenticationFailed(_("User is inactive or deleted."))
-        access = refresh.access_token
-        access["rjti"] = refresh["jti"]
-        return Response({"token": str(access), "refresh": str(refresh)})
+            return Response(services.rotate_refresh_token(data.validated_data["refresh"]))
+        except services.RefreshRefused as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
 
 
 class LogoutView(APIView):
-    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["auth"])
+    @extend_schema(request=LogoutSerializer, responses={200: MessageSerializer}, tags=["auth"])
     def post(self, request):
+        """End this token and its refresh token; with `{"all": true}` every session of the account."""
         if request.auth is None or not hasattr(request.auth, "payload"):
             raise exceptions.NotAuthenticated(_("Log out with the Bearer token you logged in with."))
+        data = LogoutSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        if data.validated_data["all"]:
+            services.end_all_sessions(user=request.user)
         services.revoke_token(request.auth.payload)
         return Response({"message": "Logged out"})
 
@@ -101,7 +99,10 @@ class RegisterView(APIView):
             data.is_valid(raise_exception=True)
             role = Role.ADMIN if first else data.validated_data["role"]
             user = services.create_user(
-                username=data.validated_data["username"], password=data.validated_data["password"], role=role
+                username=data.validated_data["username"],
+                password=data.validated_data["password"],
+                role=role,
+                legacy_digest=data.validated_data["legacy_digest"],
             )
         return Response(UserSummarySerializer(user).data, status=status.HTTP_201_CREATED)
 

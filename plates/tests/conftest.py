@@ -47,8 +47,8 @@ def doubles():
 
 @pytest.fixture
 def operator(make_user):
-    """An admin whose password is known, so legacy clients can use HTTP Digest."""
-    return make_user("admin", username="gatekeeper", password="gate-pass-42")
+    """An admin whose password is known and who opted in to HTTP Digest, as the legacy clients need."""
+    return make_user("admin", username="gatekeeper", password="gate-pass-42", legacy_digest=True)
 
 
 @pytest.fixture

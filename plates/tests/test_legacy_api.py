@@ -132,7 +132,7 @@ def test_authentication_required(celery_worker, legacy, doubles, make_user):
     assert 'qop="auth"' in r.headers["WWW-Authenticate"]
     r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["NOAUTH1"]}, auth=("gatekeeper", "wrong"))
     assert r.status_code == 401
-    make_user("viewer", username="watcher", password="watch-pass-42")
+    make_user("viewer", username="watcher", password="watch-pass-42", legacy_digest=True)
     r = legacy("/AddPlate", {"camaras": [camera.address], "plates": ["NOAUTH1"]}, auth=("watcher", "watch-pass-42"))
     assert r.status_code == 403
     assert cam.log == []
@@ -141,7 +141,7 @@ def test_authentication_required(celery_worker, legacy, doubles, make_user):
 def test_user_acts_only_on_cameras_they_manage(celery_worker, legacy, doubles, make_user):
     cam, mine = doubles("A")
     other_cam, other = doubles("A")
-    user = make_user("user", username="guard", password="guard-pass-42")
+    user = make_user("user", username="guard", password="guard-pass-42", legacy_digest=True)
     user.cameras.add(mine)
     r = legacy(
         "/AddPlate", {"camaras": [mine.address, other.address], "plates": ["GRD001"]}, auth=("guard", "guard-pass-42")

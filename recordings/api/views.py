@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -33,7 +34,13 @@ from .serializers import (
 TAGS_LIVE = ["live"]
 TAGS_NVR = ["nvr"]
 MESSAGE = inline_serializer("MediaMessage", {"message": serializers.CharField()})
-HLS_URL = inline_serializer("HlsUrl", {"hls_url": serializers.CharField()})
+HLS_URL = inline_serializer(
+    "HlsUrl",
+    {
+        "hls_url": serializers.CharField(),
+        "expires_in": serializers.IntegerField(help_text="Seconds the URL works: fetch a new one before then."),
+    },
+)
 BATCH_RESULTS = inline_serializer(
     "BatchResults",
     {
@@ -86,7 +93,8 @@ class StreamView(APIView):
         services.request_live(camera=camera, user=request.user)
         if not services.wait_until_playable([camera.id]):
             raise services.not_ready_error(camera)
-        return Response({"hls_url": request.build_absolute_uri(services.hls_url(camera=camera, user=request.user))})
+        url = request.build_absolute_uri(services.hls_url(camera=camera, user=request.user))
+        return Response({"hls_url": url, "expires_in": settings.MEDIA_URL_TTL})
 
     @extend_schema(responses={200: MESSAGE}, tags=TAGS_LIVE, operation_id="stream_stop")
     def delete(self, request, ref: str):
@@ -135,8 +143,8 @@ class HlsFileView(APIView):
         key, _sep, name = subpath.partition("/")
         claims = services.read_token(key)
         if claims is not None:
-            camera_id, user_id = claims
-            if not _token_still_allowed(camera_id, user_id):
+            camera_id, user_id, generation = claims
+            if not _token_still_allowed(camera_id, user_id, generation):
                 raise exceptions.PermissionDenied(_("This link is no longer valid for this camera."))
         else:
             if not (request.user and request.user.is_authenticated):
@@ -157,12 +165,13 @@ class HlsFileView(APIView):
         return response
 
 
-def _token_still_allowed(camera_id: int, user_id: int) -> bool:
-    """The token's user is still active and still allowed on the camera (cached briefly: players poll)."""
-    key = f"recordings:hls-allowed:{camera_id}:{user_id}"
+def _token_still_allowed(camera_id: int, user_id: int, generation: int) -> bool:
+    """The token's user is still active, with the same token generation, and still allowed on the
+    camera (cached briefly: players poll)."""
+    key = f"recordings:hls-allowed:{camera_id}:{user_id}:{generation}"
     allowed = cache.get(key)
     if allowed is None:
-        user = User.objects.filter(id=user_id, is_active=True).first()
+        user = User.objects.filter(id=user_id, is_active=True, token_generation=generation).first()
         allowed = bool(user and Camera.objects.visible_to(user).filter(id=camera_id).exists())
         cache.set(key, allowed, 10)
     return allowed

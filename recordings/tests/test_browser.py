@@ -32,6 +32,17 @@ def test_admin_live_grid_plays_in_chromium(rtsp_server, supervisor, make_user, l
     assert result["hlsJs"] is True
 
 
+def test_admin_live_grid_renews_its_stream_token(rtsp_server, supervisor, make_user, live_server, settings):
+    """Stream URLs expire (MEDIA_URL_TTL): the page fetches new ones and plays on without a refusal."""
+    settings.MEDIA_URL_TTL = 6
+    admin = make_user("admin", username="grid-admin")
+    CameraFactory(name="Gate", ip="127.0.0.1", http_port=8081, rtsp_url=rtsp_server.url(1))
+    result, stderr = run_node("play_live.js", live_server.url, admin.username, "correct-horse-9", "16")
+    assert result.get("ok"), (result, stderr, supervisor.log()[-2000:])
+    assert result["tokens"] >= 3  # the first URL and at least two renewals (every 5 s)
+    assert result["refused"] == []
+
+
 def run_node(script: str, *args: str) -> tuple[dict, str]:
     done = subprocess.run(
         ["node", str(Path(__file__).with_name("browser") / script), *args],

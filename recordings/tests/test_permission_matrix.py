@@ -50,7 +50,8 @@ def world(make_user, settings, sample_mp4):
         (folder / "s1.m4s").write_bytes(b"\0" * 10)
     # An active recording by the admin on the assigned camera: what DELETE /api/nvr/record stops.
     RecordingFactory(camera=assigned, user=users["admin"], start_time=timezone.now(), end_time=None)
-    token = services.signed_token(camera_id=assigned.id, user_id=users["viewer"].id)
+    viewer = users["viewer"]
+    token = services.signed_token(camera_id=assigned.id, user_id=viewer.id, generation=viewer.token_generation)
     export = f"camera_ip={{a}}&start={start.isoformat().replace('+00:00', 'Z')}&end={(start + timedelta(seconds=3)).isoformat().replace('+00:00', 'Z')}"
     return {"assigned": assigned, "unassigned": unassigned, "users": users, "token": token, "export": export, **recs}
 

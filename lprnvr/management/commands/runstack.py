@@ -21,11 +21,9 @@ def stack_commands(port: int, workers: int) -> dict[str, list[str]]:
     manage = str(settings.BASE_DIR / "manage.py")
     commands = {
         "web": [
-            py, "-m", "gunicorn", "lprnvr.wsgi:application",
+            # The config: timeout and an access log with tokens and credentials masked.
+            py, "-m", "gunicorn", "--config", "python:lprnvr.gunicorn_conf", "lprnvr.wsgi:application",
             "--bind", f"0.0.0.0:{port}", "--workers", str(workers), "--threads", "8",
-            "--timeout", "120", "--access-logfile", "-",
-            # Path without the query string: GET /api/cameras/discover carries device credentials there.
-            "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"',
         ],
         "worker": [
             py, "-m", "celery", "-A", "lprnvr", "worker", "-Q", ",".join(QUEUES),

@@ -1,9 +1,11 @@
 // Logs into the admin site in headless Chromium, opens the live grid and reports whether video time advances.
-// Usage: node play_live.js <base_url> <username> <password>   (prints one JSON line)
+// Usage: node play_live.js <base_url> <username> <password> [watch_seconds]   (prints one JSON line)
+// Also reports the stream tokens the page used and any HLS request refused (an expired token).
 const { chromium } = require('playwright-core');
 
 (async () => {
-  const [base, username, password] = process.argv.slice(2);
+  const [base, username, password, watchArg] = process.argv.slice(2);
+  const watch = Number(watchArg || 4);
   const userDataDir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'lprnvr-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -15,6 +17,14 @@ const { chromium } = require('playwright-core');
   try {
     const page = context.pages()[0] || await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error') (result.console = result.console || []).push(m.text()); });
+    const tokens = new Set();
+    result.refused = [];
+    page.on('response', (r) => {
+      const m = r.url().match(/\/api\/cameras\/streams\/([^/]+)\//);
+      if (!m) return;
+      tokens.add(m[1]);
+      if (r.status() >= 400) result.refused.push(r.status());
+    });
     await page.goto(base + '/admin/login/?next=/admin/recordings/recording/live/');
     await page.fill('#id_username', username);
     await page.fill('#id_password', password);
@@ -25,9 +35,10 @@ const { chromium } = require('playwright-core');
       return v && v.currentTime > 0;
     }, null, { timeout: 45000 });
     const t0 = await page.evaluate(() => document.querySelector('.live-cell video').currentTime);
-    await page.waitForTimeout(4000);
+    await page.waitForTimeout(watch * 1000);
     const t1 = await page.evaluate(() => document.querySelector('.live-cell video').currentTime);
-    Object.assign(result, { ok: t1 - t0 > 2, t0, t1, hlsJs: await page.evaluate(() => !!window.Hls) });
+    Object.assign(result, { ok: t1 - t0 > watch / 2, t0, t1, hlsJs: await page.evaluate(() => !!window.Hls),
+                            tokens: tokens.size });
   } catch (err) {
     result.error = String(err);
   } finally {
