@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from cameras.models import Camera
 from lprnvr.api import CanOperate, IsAdmin
-from recordings import selectors, services
+from recordings import exports, selectors, services
 from recordings.models import MediaChannel, Recording
 
 from .ranged import ranged_file_response
@@ -256,7 +256,7 @@ class RecordingDownloadView(APIView):
         """The recording as one MP4 (fast start, HTTP Range)."""
         rec = get_object_or_404(Recording.objects.visible_to(request.user), pk=pk)
         try:
-            path = services.export_recording(rec)
+            path = exports.export_recording(recording=rec, user=request.user)
         except FileNotFoundError as exc:
             raise exceptions.NotFound(_("No video recorded for this recording yet.")) from exc
         return ranged_file_response(request, path, "video/mp4", filename=f"recording-{rec.id}.mp4")
@@ -271,7 +271,7 @@ class ExportView(APIView):
         data = params.validated_data
         camera = visible_camera(request.user, data["camera_ip"])
         try:
-            path = services.export_range(camera=camera, start=data["start"], end=data["end"])
+            path = exports.export_range(camera=camera, user=request.user, start=data["start"], end=data["end"])
         except FileNotFoundError as exc:
             raise exceptions.NotFound(_("No recorded video in that time range.")) from exc
         return ranged_file_response(request, path, "video/mp4", filename=path.name)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
-from recordings import storage
+from recordings import index, storage
 from recordings.models import Recording, Segment
 
 
@@ -40,7 +40,7 @@ def make_segment(camera, start, seconds: int = 4, sample: Path | None = None, co
     """A segment row and its file, starting at `start`."""
     folder = storage.segment_dir(camera.id)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / start.strftime("%Y%m%dT%H%M%SZ.mp4")
+    path = folder / index.segment_name(start, continuous=continuous)
     if sample is not None:
         shutil.copyfile(sample, path)
     else:
