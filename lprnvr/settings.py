@@ -359,4 +359,6 @@ MEDIA_PROBE_TIMEOUT = env.float("MEDIA_PROBE_TIMEOUT", default=20.0)  # ffprobe 
 EXPORTS_PER_USER_CONCURRENT = env.int("EXPORTS_PER_USER_CONCURRENT", default=2)
 EXPORTS_PER_USER_PER_HOUR = env.int("EXPORTS_PER_USER_PER_HOUR", default=30)
 EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest range one export may cover
+# Share of RECORDINGS_QUOTA_BYTES that footage leaves free for exports and downloads (they count in the quota).
+EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
 EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long

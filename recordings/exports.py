@@ -53,7 +53,7 @@ def check_room(needed: int) -> None:
     """507 if writing `needed` bytes would cross the free-space floor or the quota."""
     from .retention import used_bytes
 
-    free = storage.disk_free()
+    free = storage.disk_free(storage.exports_dir())
     if free - needed < settings.DISK_FREE_FLOOR_BYTES:
         raise InsufficientStorage(
             _("Not enough free disk space for this export (%(needed)d bytes needed, %(free)d free above the floor).")

@@ -63,12 +63,19 @@ def used_bytes() -> int:
     return segment_bytes() + cache_bytes()
 
 
-def excess_bytes(extra: int = 0) -> int:
-    """How many bytes must go to be under the quota and above the free-space floor (<= 0: none),
-    once `extra` more bytes are written."""
+def excess_bytes() -> int:
+    """How many bytes of footage must go to be under the quota and above the free-space floor (<= 0: none).
+
+    Footage stays under the quota less EXPORTS_RESERVE_FRACTION of it: with 24/7 recording filling the
+    quota, exports and downloads (which count in it) would otherwise never have room.
+    """
     quota = settings.RECORDINGS_QUOTA_BYTES
-    over_quota = used_bytes() + extra - quota if quota else 0
-    return max(over_quota, settings.DISK_FREE_FLOOR_BYTES - storage.disk_free() + extra)
+    over_quota = 0
+    if quota:
+        footage = segment_bytes()
+        reserve = int(quota * settings.EXPORTS_RESERVE_FRACTION)
+        over_quota = max(footage + cache_bytes() - quota, footage - (quota - reserve))
+    return max(over_quota, settings.DISK_FREE_FLOOR_BYTES - storage.disk_free())
 
 
 def over_limits() -> bool:
@@ -192,6 +199,6 @@ def delete_camera_footage(camera_id: int) -> dict:
         if rec.file_path:
             Path(rec.file_path).unlink(missing_ok=True)
     Recording.objects.filter(camera_id=camera_id).delete()
-    delete_segments(Segment.objects.filter(camera_id=camera_id).iterator())
+    delete_segments(list(Segment.objects.filter(camera_id=camera_id)))
     exports.drop_camera_exports(camera_id)
     return footage

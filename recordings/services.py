@@ -23,7 +23,7 @@ from lprnvr.errors import Conflict, InsufficientStorage, ServiceUnavailable
 
 from . import retention, storage
 from .clients import ffmpeg
-from .models import LiveViewer, MediaChannel, Recording, RecordingStatus
+from .models import LiveViewer, MediaChannel, Recording, RecordingStatus, Segment
 from .supervisor import supervisor_alive
 
 URL_SALT = "recordings.hls"
@@ -149,6 +149,12 @@ def hls_file(camera_id: int, name: str) -> Path | None:
 # --- recordings ---------------------------------------------------------------------------------
 def start_recording(*, camera: Camera, user, duration: int | None) -> Recording:
     """A recording of `duration` seconds (or until stopped) from now. 429 over the user's limit, 507 when full."""
+    fault = storage.root_fault(indexed=Segment.objects.exists())
+    if fault is not None:
+        raise ServiceUnavailable(
+            _("Recording is stopped: the recordings storage is not usable (%(id)s).") % {"id": fault.id},
+            code="recordings_storage",
+        )
     if not retention.can_accept_recording():
         raise InsufficientStorage(_("Not enough disk space for a new recording."))
     with transaction.atomic():

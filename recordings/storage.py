@@ -49,9 +49,9 @@ def instance_id() -> str:
     return hashlib.sha1(str(root().resolve()).encode()).hexdigest()[:10]  # noqa: S324
 
 
-def disk_free() -> int:
-    """Free bytes on the recordings disk (the nearest existing folder: never creates the root)."""
-    folder = root()
+def disk_free(folder: Path | None = None) -> int:
+    """Free bytes on the disk of a folder, the recordings root by default (never creates it)."""
+    folder = folder or root()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return shutil.disk_usage(folder).free

@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -263,9 +263,20 @@ class RecordingDownloadView(APIView):
 
 
 class ExportView(APIView):
-    @extend_schema(parameters=[ExportSerializer], responses={(200, "video/mp4"): OpenApiTypes.BINARY}, tags=TAGS_NVR)
+    @extend_schema(
+        parameters=[ExportSerializer],
+        responses={
+            (200, "video/mp4"): OpenApiTypes.BINARY,
+            429: OpenApiResponse(description="Your export bound (at once, per hour) is reached; see Retry-After."),
+            507: OpenApiResponse(description="Not enough free space or quota for this export."),
+        },
+        tags=TAGS_NVR,
+    )
     def get(self, request):
-        """Any time range of a camera's recorded video as one MP4 (what the recordings page exports)."""
+        """Any time range of a camera's recorded video as one MP4 (what the recordings page exports).
+
+        Bounded per user (EXPORTS_PER_USER_CONCURRENT at once, EXPORTS_PER_USER_PER_HOUR new files per
+        hour; the same range again within EXPORT_CACHE_SECONDS is the cached file and costs nothing)."""
         params = ExportSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data

@@ -38,6 +38,7 @@ def make_sample_mp4(path: Path, seconds: int = 4) -> Path:
 
 def make_segment(camera, start, seconds: int = 4, sample: Path | None = None, continuous: bool = False) -> Segment:
     """A segment row and its file, starting at `start`."""
+    storage.prepare_root()  # the supervisor indexes only into a root it has checked (and marked)
     folder = storage.segment_dir(camera.id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / index.segment_name(start, continuous=continuous)

@@ -113,8 +113,10 @@ def test_export_caches_go_before_any_footage(live_server, footage, settings):
     Segment.objects.update(continuous=True)  # continuous footage, the kind quota pressure deletes
     assert export(live_server, footage, 0, 10).status_code == 200
     cache = next(storage.exports_dir().glob("range-*.mp4"))
-    # The export pushed the total over the quota; dropping the cache is enough to be under it again.
-    settings.RECORDINGS_QUOTA_BYTES = retention.segment_bytes() + 1
+    # Footage fits the quota less the export reserve; the export pushed the total over the quota, and
+    # dropping the cache is enough to be under it again.
+    settings.RECORDINGS_QUOTA_BYTES = int(retention.segment_bytes() / (1 - settings.EXPORTS_RESERVE_FRACTION)) + 10
+    assert retention.excess_bytes() > 0
     stats = retention.apply_retention([camera.id])
     assert not cache.exists() and stats["caches"] == 1
     assert stats["deleted"] == 0 and Segment.objects.count() == 10

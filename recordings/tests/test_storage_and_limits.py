@@ -68,6 +68,7 @@ def test_quota_drops_oldest_continuous_first_then_stops_recordings_cleanly(setti
     now = timezone.now().replace(microsecond=0)
     segs = [make_segment(camera, now - timedelta(minutes=10 - i), continuous=True) for i in range(5)]
     settings.RECORDINGS_QUOTA_BYTES = 3 * segs[0].size
+    settings.EXPORTS_RESERVE_FRACTION = 0  # the whole quota for footage here (the reserve: test_exports)
     retention.apply_retention([camera.id])
     assert list(Segment.objects.order_by("start").values_list("id", flat=True)) == [s.id for s in segs[2:]]
 

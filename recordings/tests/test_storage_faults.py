@@ -61,7 +61,9 @@ def unmount(root: Path) -> Path:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unmounted_root_keeps_the_index_and_health_says_why(indexed, live_server):
+def test_unmounted_root_keeps_the_index_and_health_says_why(indexed, live_server, admin_user):
+    from accounts.services import issue_tokens
+
     sup = indexed["supervisor"]
     away = unmount(storage.root())
     sup.check_storage()
@@ -71,6 +73,15 @@ def test_unmounted_root_keeps_the_index_and_health_says_why(indexed, live_server
     assert response.status_code == 503
     assert "recordings" in response.json()["failing"]
     assert response.json()["checks"]["recordings"]["error"].startswith("recordings.E003")
+    # A new recording is refused, naming why, rather than accepted onto the wrong disk.
+    refused = requests.post(
+        f"{live_server.url}/api/nvr/record/{indexed['camera'].address}",
+        json={"duration": 60},
+        headers={"Authorization": f"Bearer {issue_tokens(admin_user)['token']}"},
+        timeout=10,
+    )
+    assert refused.status_code == 503 and refused.json()["code"] == "recordings_storage"
+    assert "recordings.E003" in refused.json()["error"]
     # Mounted again: healthy, the same index, and recording may resume.
     shutil.rmtree(storage.root())
     away.rename(storage.root())
