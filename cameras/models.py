@@ -97,6 +97,11 @@ class Camera(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.is_active and self.retired_at is not None:
+            self.retired_at = None  # reactivated (API, admin): back in service and on the lists
+        super().save(*args, **kwargs)
+
     @property
     def address(self) -> str:
         """The reference clients use for this camera (see `CameraQuerySet.by_ref`)."""

@@ -73,11 +73,6 @@ class CameraSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "retired_at", "last_seen", "created_at", "updated_at"]
 
-    def update(self, instance: Camera, validated_data: dict) -> Camera:
-        if validated_data.get("is_active") and instance.retired_at is not None:
-            instance.retired_at = None  # reactivating a retired camera brings it back into service
-        return super().update(instance, validated_data)
-
     def validate_ip(self, value: str) -> str:
         return validate_host(value)
 
