@@ -149,6 +149,9 @@ def hls_file(camera_id: int, name: str) -> Path | None:
 # --- recordings ---------------------------------------------------------------------------------
 def start_recording(*, camera: Camera, user, duration: int | None) -> Recording:
     """A recording of `duration` seconds (or until stopped) from now. 429 over the user's limit, 507 when full."""
+    if not camera.is_active:
+        # A disabled or retired camera is never run: the recording would hold no video.
+        raise Conflict(_("This camera is disabled."), code="camera_disabled")
     fault = storage.root_fault(indexed=Segment.objects.exists())
     if fault is not None:
         raise ServiceUnavailable(

@@ -65,6 +65,8 @@ def test_api_delete_footage_false_retires_the_camera_and_keeps_its_video(live_se
     camera.refresh_from_db()
     assert camera.retired_at is not None and not camera.is_active
     assert camera.id not in desired_camera_ids()  # neither streamed nor recorded any more
+    record = admin_http.post(f"{live_server.url}/api/nvr/record/{camera.address}", json={}, timeout=10)
+    assert record.status_code == 409 and record.json()["code"] == "camera_disabled"
     rec = Recording.objects.get()
     assert rec.end_time is not None and rec.stopped_reason == "camera retired"
     assert Segment.objects.count() == 3 and all(_files(segments))  # kept until retention

@@ -134,3 +134,31 @@ def test_expired_caches_are_cleaned_and_downloads_count_too(footage, settings, m
     assert exports.clean_exports() == 1 and not path.exists()
     rec.refresh_from_db()
     assert rec.file_path == ""
+
+
+def test_the_concurrent_bound_holds_under_a_race(footage, settings):
+    """Eight requests at once for one free slot: the user's row lock lets exactly one through."""
+    import threading
+
+    from django.db import connection
+
+    settings.EXPORTS_PER_USER_CONCURRENT = 1
+    results, barrier = [], threading.Barrier(8)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            exports.claim(user=footage["viewer"], camera_id=footage["camera"].id, camera_ip="x",
+                          start=footage["start"], end=footage["start"] + timedelta(seconds=4), kind="range")  # fmt: skip
+            results.append("claimed")
+        except exports.ExportLimit:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["claimed"] + ["refused"] * 7
