@@ -269,8 +269,9 @@ class Supervisor:
         if now_mono - self.last_root_check > ROOT_RECHECK:
             self.check_storage()
         desired, self.keeping, self.continuous = desired_state()
+        blocked: set[int] = set()
         if self.fault is not None:
-            desired = set()  # nothing writes to a root that cannot be trusted
+            blocked, desired = desired, set()  # nothing writes to a root that cannot be trusted
         starts = 0
         for camera_id in sorted(desired):
             ch = self.channels.setdefault(camera_id, Channel(camera_id=camera_id))
@@ -284,9 +285,14 @@ class Supervisor:
                 self._finish_start(ch, wanted=ch.camera_id in desired)
             if ch.proc is not None:
                 self._watch(ch, wanted=ch.camera_id in desired)
+            elif ch.camera_id in blocked and ch.probe is None:
+                self._set(ch, ProcessState.DOWN, f"recordings storage: {self.fault}")  # the camera status says why
             elif ch.camera_id not in desired and ch.probe is None and ch.state != ProcessState.IDLE:
                 self._set(ch, ProcessState.IDLE, "")
                 ch.failures = 0
+        for camera_id in blocked - set(self.channels):
+            self._set(self.channels.setdefault(camera_id, Channel(camera_id=camera_id)), ProcessState.DOWN,
+                      f"recordings storage: {self.fault}")  # fmt: skip
         self._restart_changed_cameras()
         self._finish_recordings()
         # The free-space floor is one statvfs: checked often, so a filling disk is handled within seconds.

@@ -238,6 +238,8 @@ def test_supervisor_on_an_unmounted_root_records_nothing_drops_nothing(
         time.sleep(3)
         assert not _ffmpeg_pids(camera.id), proc.log()
         assert Segment.objects.filter(camera=camera).count() == 3
+        channel = MediaChannel.objects.get(camera=camera)
+        assert channel.state == "down" and "recordings.E003" in channel.last_error
         health = _health(live_server)
         assert health.status_code == 503 and "recordings" in health.json()["failing"]
         # The disk is mounted again: recording starts within the next check, on the right disk.
