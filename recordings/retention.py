@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Count, DurationField, F, Q, Sum
 from django.utils import timezone
 
 from . import exports, storage
@@ -180,12 +180,12 @@ def finalize(rec: Recording, status: str) -> None:
 
 def footage_of(camera_id: int) -> dict:
     """How much recorded video a camera has: what deleting it with its footage would remove."""
-    agg = Segment.objects.filter(camera_id=camera_id).aggregate(total=Sum("size"))
-    segments = list(Segment.objects.filter(camera_id=camera_id).values_list("start", "end"))
-    seconds = sum((end - start).total_seconds() for start, end in segments)
+    agg = Segment.objects.filter(camera_id=camera_id).aggregate(
+        n=Count("id"), total=Sum("size"), span=Sum(F("end") - F("start"), output_field=DurationField())
+    )
     return {
-        "segments": len(segments),
-        "hours": round(seconds / 3600, 2),
+        "segments": agg["n"],
+        "hours": round(agg["span"].total_seconds() / 3600, 2) if agg["span"] else 0.0,
         "bytes": agg["total"] or 0,
         "recordings": Recording.objects.filter(camera_id=camera_id).count(),
     }
