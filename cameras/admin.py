@@ -1,5 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -42,11 +48,26 @@ class CameraAdminForm(forms.ModelForm):
         return camera
 
 
+class CameraRemovalForm(forms.Form):
+    """The explicit choice deleting cameras with recorded video needs (no default)."""
+
+    RETIRE, DELETE_FOOTAGE = "retire", "delete_footage"
+    choice = forms.ChoiceField(
+        label=_("Recorded video"),
+        widget=forms.RadioSelect,
+        choices=[
+            (RETIRE, _("Retire the cameras: stop streaming and recording, keep their video until retention")),
+            (DELETE_FOOTAGE, _("Delete the cameras and all their recorded video now")),
+        ],
+    )
+
+
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
     form = CameraAdminForm
-    list_display = ["name", "ip", "http_port", "channel", "brand", "is_active", "last_seen"]
-    list_filter = ["brand", "is_active"]
+    list_display = ["name", "ip", "http_port", "channel", "brand", "is_active", "retired_at", "last_seen"]
+    list_filter = ["brand", "is_active", ("retired_at", admin.EmptyFieldListFilter)]
+    actions = ["remove_selected"]
     search_fields = ["name", "ip"]
     readonly_fields = ["last_seen", "created_at", "updated_at"]
     fieldsets = [
@@ -57,6 +78,55 @@ class CameraAdmin(admin.ModelAdmin):
         ),
         (_("Status"), {"fields": ["last_seen", "created_at", "updated_at"]}),
     ]
+
+    # --- deleting: never takes recorded video away without an explicit choice (cameras.services.removal)
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # replaced by remove_selected, which asks about the video
+        return actions
+
+    @admin.action(description=_("Delete selected cameras (asks about their video)"), permissions=["delete"])
+    def remove_selected(self, request, queryset):
+        return self.confirm_removal(request, list(queryset), is_action=True)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        camera = self.get_object(request, unquote(object_id))
+        if camera is None:
+            raise Http404
+        if not self.has_delete_permission(request, camera):
+            raise PermissionDenied
+        return self.confirm_removal(request, [camera], is_action=False)
+
+    def confirm_removal(self, request, cameras: list[Camera], *, is_action: bool):
+        """One page for the delete button and the bulk action: how much video goes, then a choice."""
+        rows = [(camera, services.footage_summary(camera)) for camera in cameras]
+        with_video = any(footage["segments"] for _camera, footage in rows)
+        confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+        form = CameraRemovalForm(request.POST if confirmed else None)
+        if confirmed and (not with_video or form.is_valid()):
+            choice = form.cleaned_data["choice"] == CameraRemovalForm.DELETE_FOOTAGE if with_video else None
+            outcomes = {services.DELETED: 0, services.RETIRED: 0}
+            try:
+                for camera in cameras:
+                    outcomes[services.remove_camera(camera=camera, delete_footage=choice)] += 1
+            except services.CameraHasFootage as exc:  # video arrived since the page was shown
+                self.message_user(request, str(exc.detail), messages.ERROR)
+            text = _("%(deleted)d cameras deleted, %(retired)d retired (their video is kept until retention).")
+            self.message_user(request, text % outcomes, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:cameras_camera_changelist"))
+        totals = {key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings")}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Delete cameras"),
+            "opts": self.model._meta,
+            "rows": rows,
+            "totals": totals,
+            "with_video": with_video,
+            "form": form,
+            "is_action": is_action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/cameras/camera/remove_confirmation.html", context)
 
 
 # --------------------------------------------------------------------------------------- discovery

@@ -34,6 +34,10 @@ class CameraQuerySet(models.QuerySet):
             return self.none()
         return self.visible_to(user)
 
+    def in_service(self) -> CameraQuerySet:
+        """Cameras not retired (a retired camera keeps its recorded video but is off the lists)."""
+        return self.filter(retired_at__isnull=True)
+
     def by_ref(self, ref: str) -> CameraQuerySet:
         """Cameras named by a reference as clients send it: `ip`, `ip:http_port` or `ip:http_port:channel`."""
         parts = str(ref).strip().split(":")
@@ -73,6 +77,9 @@ class Camera(models.Model):
         help_text=_("The lower-resolution stream, when known (discovery fills it); stored encrypted."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Set instead of deleting a camera that has recorded video: never streamed or recorded again, off the
+    # camera lists, its video kept until retention (see cameras.services.removal).
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -89,6 +96,11 @@ class Camera(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.is_active and self.retired_at is not None:
+            self.retired_at = None  # reactivated (API, admin): back in service and on the lists
+        super().save(*args, **kwargs)
 
     @property
     def address(self) -> str:

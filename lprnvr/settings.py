@@ -357,3 +357,15 @@ MEDIA_READY_TIMEOUT = env.float("MEDIA_READY_TIMEOUT", default=20.0)
 MEDIA_URL_TTL = env.int("MEDIA_URL_TTL", default=600)
 MEDIA_RETENTION_INTERVAL = env.float("MEDIA_RETENTION_INTERVAL", default=60.0)  # seconds between retention passes
 RECORDINGS_QUOTA_BYTES = env.int("RECORDINGS_QUOTA_BYTES", default=0)  # 0: no quota, only the free-space floor
+# The recordings root must be a mount point (a disk of its own): unmounted, recording stops (/health 503).
+RECORDINGS_REQUIRE_MOUNT = env.bool("RECORDINGS_REQUIRE_MOUNT", default=False)
+# More than this share of indexed files missing at once is a disk fault, not deletions: no index row is dropped.
+RECORDINGS_MISSING_FRACTION = env.float("RECORDINGS_MISSING_FRACTION", default=0.5)
+RECORDINGS_QUARANTINE_DAYS = env.int("RECORDINGS_QUARANTINE_DAYS", default=7)  # broken segment files kept this long
+MEDIA_PROBE_TIMEOUT = env.float("MEDIA_PROBE_TIMEOUT", default=20.0)  # ffprobe of one segment file
+EXPORTS_PER_USER_CONCURRENT = env.int("EXPORTS_PER_USER_CONCURRENT", default=2)
+EXPORTS_PER_USER_PER_HOUR = env.int("EXPORTS_PER_USER_PER_HOUR", default=30)
+EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest range one export may cover
+# Share of RECORDINGS_QUOTA_BYTES that footage leaves free for exports and downloads (they count in the quota).
+EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
+EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long

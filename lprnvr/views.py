@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from cameras.models import Camera, DiscoveryJob
 from plates.models import FINAL, PlateJob
-from recordings.selectors import media_stats
+from recordings.selectors import check_recordings_storage, media_stats
 
 from .broker import check_broker, queued_messages
 
@@ -27,7 +27,8 @@ def _check_database() -> None:
 
 def _check_disk() -> None:
     for folder in (settings.RECORDINGS_DIR, settings.VAR_DIR):
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            continue  # never created here: a missing recordings root is the "recordings" check's failure
         free = shutil.disk_usage(folder).free
         if free < settings.DISK_FREE_FLOOR_BYTES:
             raise OSError(f"{free} bytes free under {folder}, below the floor of {settings.DISK_FREE_FLOOR_BYTES}")
@@ -43,6 +44,7 @@ CHECKS = {
     "database": _check_database,
     "broker": check_broker,
     "disk": _check_disk,
+    "recordings": check_recordings_storage,
     "ffmpeg": _check_ffmpeg,
 }
 

@@ -113,8 +113,15 @@ class Recording(models.Model):
     duration) or, for an open-ended recording, set when it is stopped.
     """
 
+    # SET_NULL, not CASCADE: deleting a camera row never takes recordings with it (camera_ip keeps the
+    # address); a camera with video is retired or deleted with its footage (cameras.services.removal).
     camera = models.ForeignKey(
-        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="recordings"
+        "cameras.Camera",
+        verbose_name=_("camera"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recordings",
     )
     camera_ip = models.CharField(
         _("camera reference"), max_length=300, help_text=_("The camera reference, as seed 002 reports it.")
@@ -170,8 +177,10 @@ class Recording(models.Model):
 class Segment(models.Model):
     """One complete MP4 segment on disk, as the supervisor indexed it."""
 
+    # PROTECT: a camera row with indexed video cannot be deleted by accident (nor its files "at the next
+    # start"); `retention.delete_camera_footage` removes the footage first, when an admin asks for it.
     camera = models.ForeignKey(
-        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="segments"
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.PROTECT, related_name="segments"
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
@@ -179,6 +188,7 @@ class Segment(models.Model):
     path = models.CharField(_("path"), max_length=500, unique=True, help_text=_("Relative to RECORDINGS_DIR."))
     # Written while the camera recorded continuously: kept for its retention days even after
     # continuous recording is turned off. Other segments live only as long as a recording covers them.
+    # The file name carries the same class (`.c.mp4`), so a re-indexed file keeps it (see recordings.index).
     continuous = models.BooleanField(_("continuous"), default=False)
 
     class Meta:
@@ -193,3 +203,41 @@ class Segment(models.Model):
     @property
     def duration(self) -> float:
         return (self.end - self.start).total_seconds()
+
+
+class ExportStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Export(models.Model):
+    """One MP4 built from segments for a user (a range export or a recording download).
+
+    What bounds exports per user (running now, built in the last hour); see recordings.exports.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.SET_NULL, null=True, related_name="exports"
+    )
+    camera = models.ForeignKey(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.SET_NULL, null=True, related_name="exports"
+    )
+    camera_ip = models.CharField(_("camera reference"), max_length=300, blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=10, default="range")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.RUNNING)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "created_at"], name="export_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.camera_ip} {self.start:%Y-%m-%d %H:%M:%S} ({self.status})"

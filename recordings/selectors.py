@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from .models import LiveViewer, MediaChannel, ProcessState, Recording
+from . import storage
+from .models import LiveViewer, MediaChannel, ProcessState, Recording, Segment
 
 
 def media_stats() -> dict:
@@ -37,3 +38,10 @@ def with_media_status(cameras):
     return cameras.select_related("media").annotate(
         is_recording=Exists(Recording.objects.active().filter(camera=OuterRef("pk")))
     )
+
+
+def check_recordings_storage() -> None:
+    """/health's "recordings" check: raises naming the fault (stable id first) when the root is unusable."""
+    fault = storage.root_fault(indexed=Segment.objects.exists())
+    if fault is not None:
+        raise OSError(str(fault))

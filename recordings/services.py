@@ -1,4 +1,4 @@
-"""Everything the API does to media: leases on live streams, recordings, exports, signed URLs.
+"""Everything the API does to media: leases on live streams, recordings, signed URLs (exports: exports.py).
 
 These functions only write desired state; `manage.py run_media` makes it happen.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -21,9 +21,9 @@ from rest_framework import exceptions
 from cameras.models import Camera
 from lprnvr.errors import Conflict, InsufficientStorage, ServiceUnavailable
 
-from . import storage
+from . import retention, storage
 from .clients import ffmpeg
-from .models import LiveViewer, MediaChannel, Recording, RecordingStatus
+from .models import LiveViewer, MediaChannel, Recording, RecordingStatus, Segment
 from .supervisor import supervisor_alive
 
 URL_SALT = "recordings.hls"
@@ -154,7 +154,16 @@ def hls_file(camera_id: int, name: str) -> Path | None:
 # --- recordings ---------------------------------------------------------------------------------
 def start_recording(*, camera: Camera, user, duration: int | None) -> Recording:
     """A recording of `duration` seconds (or until stopped) from now. 429 over the user's limit, 507 when full."""
-    if not storage.can_accept_recording():
+    if not camera.is_active:
+        # A disabled or retired camera is never run: the recording would hold no video.
+        raise Conflict(_("This camera is disabled."), code="camera_disabled")
+    fault = storage.root_fault(indexed=Segment.objects.exists())
+    if fault is not None:
+        raise ServiceUnavailable(
+            _("Recording is stopped: the recordings storage is not usable (%(id)s).") % {"id": fault.id},
+            code="recordings_storage",
+        )
+    if not retention.can_accept_recording():
         raise InsufficientStorage(_("Not enough disk space for a new recording."))
     with transaction.atomic():
         active = Recording.objects.active().filter(user=user).select_for_update()
@@ -193,28 +202,8 @@ def delete_recording(*, recording: Recording) -> None:
         Path(recording.file_path).unlink(missing_ok=True)
     camera_id = recording.camera_id
     recording.delete()
-    storage.remove_unkept_after_delete(camera_id)
-
-
-def export_recording(recording: Recording) -> Path:
-    """The recording as one fast-start MP4, built once from its segments (rebuilt while it still grows)."""
-    end = recording.end_time or timezone.now()
-    if recording.is_active:
-        end = min(end, timezone.now())
-    output = storage.exports_dir() / f"recording-{recording.id}.mp4"
-    final = recording.status != RecordingStatus.RECORDING
-    if final and recording.file_path and Path(recording.file_path).is_file():
-        return Path(recording.file_path)
-    storage.export(recording.camera_id, recording.start_time, end, output)
-    if final:
-        Recording.objects.filter(id=recording.id).update(file_path=str(output), file_size=output.stat().st_size)
-    return output
-
-
-def export_range(*, camera: Camera, start: datetime, end: datetime) -> Path:
-    output = storage.exports_dir() / f"range-{camera.id}-{int(start.timestamp())}-{int(end.timestamp())}.mp4"
-    storage.export(camera.id, start, end, output)
-    return output
+    if camera_id is not None:
+        retention.remove_unkept_after_delete(camera_id)
 
 
 def set_continuous(*, camera: Camera, continuous: bool, retention_days: int | None) -> MediaChannel:

@@ -31,14 +31,15 @@ from django.utils import timezone
 
 from cameras.models import Camera
 
-from . import storage
+from . import index, retention, storage
 from .clients import ffmpeg
-from .models import LiveViewer, MediaChannel, ProcessState, Recording, RecordingStatus
+from .models import LiveViewer, MediaChannel, ProcessState, Recording, RecordingStatus, Segment
 
 log = logging.getLogger("recordings.supervisor")
 
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 HEALTHY_AFTER = 30.0  # a run this long resets the backoff
+ROOT_RECHECK = 10.0  # seconds between checks of the recordings root (see storage.root_fault)
 
 
 def heartbeat_path() -> Path:
@@ -116,6 +117,9 @@ class Supervisor:
         self._lock_file = None
         self._listen_conn = None
         self._listen_retry = 0.0
+        self.fault: storage.StorageFault | None = None  # the recordings root cannot be trusted: nothing records
+        self.reconciled = False
+        self.last_root_check = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -146,8 +150,46 @@ class Supervisor:
                 self._ingest_csv(Channel(camera_id=int(folder.name[3:])))
             except ValueError:
                 continue
-        stats = storage.reconcile()
-        log.info("recovered: %s", stats)
+        self.check_storage()
+
+    def check_storage(self) -> None:
+        """Check the recordings root; reconcile the index against it only while it is healthy.
+
+        A root that is missing, not mounted, without its marker, or with most indexed files gone at
+        once stops every process (and retention) until it is back; no index row is dropped meanwhile.
+        """
+        self.last_root_check = time.monotonic()
+        indexed = Segment.objects.exists()
+        fault = storage.root_fault(indexed=indexed)
+        if fault is not None and fault.id == storage.MARKER_MISSING:
+            # An installation from before the marker: its disk is the one that holds the indexed files.
+            missing, total = index.missing_rows()
+            if not index.too_many_missing(len(missing), total):
+                storage.prepare_root()
+                fault = storage.root_fault(indexed=indexed)
+        if fault is None or fault.id == storage.FILES_MISSING:
+            if fault is None:
+                storage.prepare_root()
+            if fault is not None or not self.reconciled:
+                try:
+                    log.info("reconciled the index: %s", index.reconcile())
+                    self.reconciled, fault = True, None
+                    storage.report_fault(None)
+                except index.TooManyMissing as exc:
+                    fault = storage.StorageFault(
+                        storage.FILES_MISSING,
+                        f"{exc} under {storage.root()}: is the right disk mounted? Nothing is dropped; if they "
+                        "were deleted on purpose, run `manage.py reconcile_recordings --accept-missing`.",
+                    )
+                    storage.report_fault(fault)
+        else:
+            self.reconciled = False  # the disk may come back different: reconcile again then
+        if fault != self.fault:
+            if fault is None:
+                log.warning("recordings storage is healthy again: recording resumes")
+            else:
+                log.error("recordings storage fault, recording stopped: %s", fault)
+        self.fault = fault
 
     def run(self) -> None:
         self.acquire_lock()
@@ -224,7 +266,12 @@ class Supervisor:
     def tick(self) -> None:
         heartbeat_path().touch()
         now_mono = time.monotonic()
+        if now_mono - self.last_root_check > ROOT_RECHECK:
+            self.check_storage()
         desired, self.keeping, self.continuous = desired_state()
+        blocked: set[int] = set()
+        if self.fault is not None:
+            blocked, desired = desired, set()  # nothing writes to a root that cannot be trusted
         starts = 0
         for camera_id in sorted(desired):
             ch = self.channels.setdefault(camera_id, Channel(camera_id=camera_id))
@@ -238,18 +285,23 @@ class Supervisor:
                 self._finish_start(ch, wanted=ch.camera_id in desired)
             if ch.proc is not None:
                 self._watch(ch, wanted=ch.camera_id in desired)
+            elif ch.camera_id in blocked and ch.probe is None:
+                self._set(ch, ProcessState.DOWN, f"recordings storage: {self.fault}")  # the camera status says why
             elif ch.camera_id not in desired and ch.probe is None and ch.state != ProcessState.IDLE:
                 self._set(ch, ProcessState.IDLE, "")
                 ch.failures = 0
+        for camera_id in blocked - set(self.channels):
+            self._set(self.channels.setdefault(camera_id, Channel(camera_id=camera_id)), ProcessState.DOWN,
+                      f"recordings storage: {self.fault}")  # fmt: skip
         self._restart_changed_cameras()
         self._finish_recordings()
         # The free-space floor is one statvfs: checked often, so a filling disk is handled within seconds.
         low_disk = now_mono - self.last_retention > 5 and storage.disk_free() < settings.DISK_FREE_FLOOR_BYTES
-        if low_disk or now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL:
+        due = low_disk or now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL
+        if due and self.fault is None:  # retention judges what is on disk: not while the disk is in doubt
             self.last_retention = now_mono
             camera_ids = list(Camera.objects.values_list("id", flat=True))
-            stats = storage.apply_retention(camera_ids)
-            storage.clean_exports()
+            stats = retention.apply_retention(camera_ids)
             if stats["deleted"] or stats["stopped_recordings"]:
                 log.info("retention: %s", stats)
         self._report()
@@ -317,7 +369,7 @@ class Supervisor:
         if code is not None:
             self._ingest_csv(ch)
             continuous = None if self.continuous is None else ch.camera_id in self.continuous
-            if storage.sweep_unindexed(ch.camera_id, continuous):
+            if self.fault is None and index.sweep_unindexed(ch.camera_id, continuous):
                 self._drop_unkept(ch)
             error = ffmpeg.read_log_tail(ch.log_path) or f"ffmpeg exited with {code}"
             ch.proc = None
@@ -352,7 +404,10 @@ class Supervisor:
             ch.proc.wait()
             ch.proc = None
             self._ingest_csv(ch)
-            storage.sweep_unindexed(ch.camera_id, None if self.continuous is None else ch.camera_id in self.continuous)
+            if self.fault is None:
+                index.sweep_unindexed(
+                    ch.camera_id, None if self.continuous is None else ch.camera_id in self.continuous
+                )
             self._drop_unkept(ch)
             self._failed(ch, "stalled: no new video")
 
@@ -422,7 +477,7 @@ class Supervisor:
             if len(parts) != 3:
                 continue
             name, seg_start, seg_end = parts
-            start = storage.segment_start_from_name(name)
+            start = index.segment_start_from_name(name)
             try:
                 duration = float(seg_end) - float(seg_start)
             except ValueError:
@@ -433,7 +488,7 @@ class Supervisor:
             if ch.last_segment_end is not None and abs((start - ch.last_segment_end).total_seconds()) < 1.5:
                 start = ch.last_segment_end
             continuous = None if self.continuous is None else ch.camera_id in self.continuous
-            segment = storage.index_segment(ch.camera_id, ch.seg_dir / name, start, duration, continuous)
+            segment = index.index_segment(ch.camera_id, ch.seg_dir / name, start, duration, continuous)
             log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end
@@ -441,11 +496,11 @@ class Supervisor:
 
     def _drop_unkept(self, ch: Channel, segment=None) -> None:
         """Video nobody asked to record (live only) is not kept."""
-        if ch.camera_id in self.keeping:
+        if ch.camera_id in self.keeping or self.fault is not None:
             return  # recording or continuous: kept (retention decides later)
-        unkept = storage.uncovered_segments(ch.camera_id)
+        unkept = retention.uncovered_segments(ch.camera_id)
         if segment is None or unkept.filter(id=segment.id).exists():
-            storage.remove_unkept_after_delete(ch.camera_id)
+            retention.remove_unkept_after_delete(ch.camera_id)
 
     def _finish_recordings(self) -> None:
         """Recordings past their end whose last segment is indexed become completed, with size and duration."""
@@ -456,7 +511,7 @@ class Supervisor:
             running = ch is not None and ch.proc is not None
             if running and not rec.camera.segments.filter(end__gte=rec.end_time - timedelta(seconds=1)).exists():
                 continue  # the segment holding the end is still being written
-            storage.finalize(rec, RecordingStatus.COMPLETED)
+            retention.finalize(rec, RecordingStatus.COMPLETED)
         # A recording whose camera never produced video ends too, so it does not hold a process forever.
         Recording.objects.filter(
             status=RecordingStatus.RECORDING, anchored=False, end_time__lte=now - timedelta(minutes=10)

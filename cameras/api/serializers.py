@@ -66,11 +66,12 @@ class CameraSerializer(serializers.ModelSerializer):
             "is_recording",
             "stream_state",
             "stream_error",
+            "retired_at",
             "last_seen",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "last_seen", "created_at", "updated_at"]
+        read_only_fields = ["id", "retired_at", "last_seen", "created_at", "updated_at"]
 
     def validate_ip(self, value: str) -> str:
         return validate_host(value)

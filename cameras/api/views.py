@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, viewsets
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cameras import services
 from cameras.models import Camera
 from recordings.selectors import with_media_status
 
@@ -27,7 +29,45 @@ class CameraViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
-        return with_media_status(Camera.objects.visible_to(self.request.user))
+        cameras = Camera.objects.visible_to(self.request.user)
+        if self.action == "list":
+            cameras = cameras.in_service()  # retired cameras stay reachable by id (their video is kept)
+        return with_media_status(cameras)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "delete_footage",
+                bool,
+                description="Required when the camera has recorded video: true deletes the camera with every "
+                "recording, segment and file of it; false retires the camera and keeps its video until retention.",
+            )
+        ],
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            200: inline_serializer(
+                "CameraRetired",
+                {
+                    "message": serializers.CharField(),
+                    "retired": serializers.BooleanField(),
+                    "footage": serializers.DictField(child=serializers.FloatField()),
+                },
+            ),
+            409: OpenApiResponse(description="The camera has recorded video and delete_footage was not given."),
+        },
+    )
+    def destroy(self, request, *args, **kwargs):
+        """Delete a camera. One with recorded video needs a choice: delete_footage=true or false (retire)."""
+        camera = self.get_object()
+        raw = request.query_params.get("delete_footage")
+        choice = None if raw is None else {"true": True, "1": True, "false": False, "0": False}.get(raw.lower(), "?")
+        if choice == "?":
+            raise exceptions.ValidationError({"delete_footage": [_("Must be true or false.")]})
+        footage = services.footage_summary(camera)
+        if services.remove_camera(camera=camera, delete_footage=choice) == services.RETIRED:
+            return Response({"message": _("Camera retired; its video is kept until retention."), "retired": True,
+                             "footage": footage})  # fmt: skip
+        return Response(status=204)
 
 
 class CameraListView(APIView):
@@ -38,5 +78,5 @@ class CameraListView(APIView):
         tags=["cameras"],
     )
     def get(self, request):
-        cameras = with_media_status(Camera.objects.visible_to(request.user))
+        cameras = with_media_status(Camera.objects.visible_to(request.user).in_service())
         return Response({"cameras": CameraListSerializer(cameras, many=True).data})

@@ -66,7 +66,7 @@ def test_507_shape():
 def test_health_ok(api_client):
     response = api_client.get("/health")
     assert response.status_code == 200, response.json()
-    assert set(response.json()["checks"]) == {"database", "broker", "disk", "ffmpeg"}
+    assert set(response.json()["checks"]) == {"database", "broker", "disk", "recordings", "ffmpeg"}
 
 
 def test_health_503_names_failing_part(api_client, settings):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -44,8 +45,11 @@ class ExportSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": [_("Must be after start.")]})
-        if (attrs["end"] - attrs["start"]).total_seconds() > 24 * 3600:
-            raise serializers.ValidationError({"end": [_("At most 24 hours per export.")]})
+        limit = settings.EXPORT_MAX_SECONDS
+        if (attrs["end"] - attrs["start"]).total_seconds() > limit:
+            raise serializers.ValidationError(
+                {"end": [_("At most %(hours)g hours per export.") % {"hours": limit / 3600}]}
+            )
         return attrs
 
 

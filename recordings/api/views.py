@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from cameras.models import Camera
 from lprnvr.api import CanOperate, IsAdmin
-from recordings import selectors, services
+from recordings import exports, selectors, services
 from recordings.models import MediaChannel, Recording
 
 from .ranged import ranged_file_response
@@ -265,22 +265,33 @@ class RecordingDownloadView(APIView):
         """The recording as one MP4 (fast start, HTTP Range)."""
         rec = get_object_or_404(Recording.objects.visible_to(request.user), pk=pk)
         try:
-            path = services.export_recording(rec)
+            path = exports.export_recording(recording=rec, user=request.user)
         except FileNotFoundError as exc:
             raise exceptions.NotFound(_("No video recorded for this recording yet.")) from exc
         return ranged_file_response(request, path, "video/mp4", filename=f"recording-{rec.id}.mp4")
 
 
 class ExportView(APIView):
-    @extend_schema(parameters=[ExportSerializer], responses={(200, "video/mp4"): OpenApiTypes.BINARY}, tags=TAGS_NVR)
+    @extend_schema(
+        parameters=[ExportSerializer],
+        responses={
+            (200, "video/mp4"): OpenApiTypes.BINARY,
+            429: OpenApiResponse(description="Your export bound (at once, per hour) is reached; see Retry-After."),
+            507: OpenApiResponse(description="Not enough free space or quota for this export."),
+        },
+        tags=TAGS_NVR,
+    )
     def get(self, request):
-        """Any time range of a camera's recorded video as one MP4 (what the recordings page exports)."""
+        """Any time range of a camera's recorded video as one MP4 (what the recordings page exports).
+
+        Bounded per user (EXPORTS_PER_USER_CONCURRENT at once, EXPORTS_PER_USER_PER_HOUR new files per
+        hour; the same range again within EXPORT_CACHE_SECONDS is the cached file and costs nothing)."""
         params = ExportSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         camera = visible_camera(request.user, data["camera_ip"])
         try:
-            path = services.export_range(camera=camera, start=data["start"], end=data["end"])
+            path = exports.export_range(camera=camera, user=request.user, start=data["start"], end=data["end"])
         except FileNotFoundError as exc:
             raise exceptions.NotFound(_("No recorded video in that time range.")) from exc
         return ranged_file_response(request, path, "video/mp4", filename=path.name)

@@ -188,8 +188,16 @@ def run_export(argv: list[str], *, timeout: float = 600) -> None:
         raise FFmpegError(redact(last_error_line(done.stderr) or f"ffmpeg exited with {done.returncode}"))
 
 
+class ProbeUnavailable(FFmpegError):
+    """ffprobe gave no verdict (timed out, missing, crashed): the file may be fine; never delete on this."""
+
+
 def file_duration(path: Path, *, binary: str = "ffprobe", timeout: float = 20) -> float | None:
-    """Duration of a media file in seconds, or None if it is not a complete, readable file."""
+    """Duration of a media file in seconds, or None when ffprobe says it is not a complete, readable file.
+
+    Raises ProbeUnavailable when ffprobe could not answer: a slow disk or a missing binary is not a
+    verdict on the file.
+    """
     try:
         done = subprocess.run(
             [binary, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
@@ -198,12 +206,20 @@ def file_duration(path: Path, *, binary: str = "ffprobe", timeout: float = 20) -
             timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeUnavailable(f"ffprobe timed out after {timeout:g} s") from exc
+    except OSError as exc:
+        raise ProbeUnavailable(f"ffprobe could not run: {exc.strerror or exc}") from exc
+    if done.returncode < 0 or done.returncode > 1:
+        # Killed by a signal, or an exit code that is not ffprobe's "invalid input" (1).
+        raise ProbeUnavailable(f"ffprobe exited with {done.returncode}")
+    if done.returncode == 1:
         return None
     try:
-        return float(done.stdout.strip()) if done.returncode == 0 else None
+        duration = float(done.stdout.strip())
     except ValueError:
         return None
+    return duration if duration > 0 else None
 
 
 GENERIC_ENDINGS = ("Error opening input files", "Conversion failed", "Exiting normally", "Error parsing options")

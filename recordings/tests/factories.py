@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
-from recordings import storage
+from recordings import index, storage
 from recordings.models import Recording, Segment
 
 
@@ -38,9 +38,10 @@ def make_sample_mp4(path: Path, seconds: int = 4) -> Path:
 
 def make_segment(camera, start, seconds: int = 4, sample: Path | None = None, continuous: bool = False) -> Segment:
     """A segment row and its file, starting at `start`."""
+    storage.prepare_root()  # the supervisor indexes only into a root it has checked (and marked)
     folder = storage.segment_dir(camera.id)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / start.strftime("%Y%m%dT%H%M%SZ.mp4")
+    path = folder / index.segment_name(start, continuous=continuous)
     if sample is not None:
         shutil.copyfile(sample, path)
     else:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
 from conftest import client_for
-from recordings import services, storage
+from recordings import retention, services, storage
 from recordings.clients import ffmpeg
 from recordings.models import LiveViewer, MediaChannel, Recording, RecordingStatus, Segment
 
@@ -51,13 +51,13 @@ def test_continuous_retention_keeps_recent_video_and_drops_old():
     kept_by_recording = make_segment(camera, now - timedelta(days=3), continuous=True)
     RecordingFactory(camera=camera, start_time=kept_by_recording.start, end_time=kept_by_recording.end)
 
-    storage.apply_retention([camera.id])
+    retention.apply_retention([camera.id])
     assert set(Segment.objects.values_list("id", flat=True)) == {recent.id, kept_by_recording.id}
     assert not (Path(settings.RECORDINGS_DIR) / old.path).exists()
 
     # Turning continuous recording off stops recording, it does not throw away what retention keeps.
     MediaChannel.objects.filter(camera=camera).update(continuous=False)
-    storage.apply_retention([camera.id])
+    retention.apply_retention([camera.id])
     assert set(Segment.objects.values_list("id", flat=True)) == {recent.id, kept_by_recording.id}
 
 
@@ -68,13 +68,14 @@ def test_quota_drops_oldest_continuous_first_then_stops_recordings_cleanly(setti
     now = timezone.now().replace(microsecond=0)
     segs = [make_segment(camera, now - timedelta(minutes=10 - i), continuous=True) for i in range(5)]
     settings.RECORDINGS_QUOTA_BYTES = 3 * segs[0].size
-    storage.apply_retention([camera.id])
+    settings.EXPORTS_RESERVE_FRACTION = 0  # the whole quota for footage here (the reserve: test_exports)
+    retention.apply_retention([camera.id])
     assert list(Segment.objects.order_by("start").values_list("id", flat=True)) == [s.id for s in segs[2:]]
 
     # Only recordings left and still over the quota: the running recording stops, marked disk full.
     rec = RecordingFactory(camera=camera, start_time=now - timedelta(hours=1), end_time=None)
     settings.RECORDINGS_QUOTA_BYTES = segs[0].size
-    stats = storage.apply_retention([camera.id])
+    stats = retention.apply_retention([camera.id])
     assert stats["stopped_recordings"] == 1
     rec.refresh_from_db()
     assert rec.status == RecordingStatus.STOPPED_DISK_FULL and rec.end_time is not None
