@@ -36,11 +36,15 @@ cleanup() {
     [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
   done
   for m in dev/shm dev/pts dev sys proc run ""; do umount -l "$root/$m" 2>/dev/null || true; done
-  [ "${PRISTINE_KEEP:-0}" = 1 ] || rm -rf "$root"
+  if grep -q " $root[/ ]" /proc/mounts; then
+    echo "pristine-test: mounts left under $root; not removing it" >&2   # never rm -rf through a bound /dev
+  elif [ "${PRISTINE_KEEP:-0}" != 1 ]; then
+    rm -rf "$root"
+  fi
 }
 trap cleanup EXIT
-cleanup
-rm -rf "$root"
+PRISTINE_KEEP=0 cleanup
+[ ! -e "$root" ] || { echo "pristine-test: cannot clear $root" >&2; exit 1; }
 cp -a "$base" "$root"
 rm -f "$root/.complete"
 
