@@ -19,6 +19,18 @@ class UserManager(BaseUserManager):
         extra_fields["role"] = Role.ADMIN
         return super().create_superuser(username, email, password, **extra_fields)
 
+    def visible_to(self, user):
+        """Administrators see every account; anybody else only their own."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.all() if user.is_admin else self.filter(pk=user.pk)
+
+    def manageable_by(self, user):
+        """Only administrators change accounts (a password change of one's own is Django's page)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_admin:
+            return self.none()
+        return self.all()
+
 
 class User(AbstractUser):
     """An account. Its role decides what it may do; its cameras decide where (see README)."""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cameras.models import Camera
+from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
 
 from . import backups, services
 from .clients import isapi
@@ -28,28 +29,51 @@ from .models import (
     PlateJobCamera,
     PlateJobItem,
     Source,
-    clean_plate,
 )
 
 
-class CamerasForm(forms.Form):
+class CameraChoiceForm(forms.Form):
+    """A form whose camera choices are the cameras the signed-in user may manage, nothing more."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cameras"].queryset = Camera.objects.manageable_by(user).filter(is_active=True)
+
+
+class CamerasForm(CameraChoiceForm):
     cameras = forms.ModelMultipleChoiceField(
-        queryset=Camera.objects.filter(is_active=True), widget=forms.CheckboxSelectMultiple, label=_("Cameras")
+        queryset=Camera.objects.none(), widget=forms.CheckboxSelectMultiple, label=_("Cameras")
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(CameraChoiceForm):
     file = forms.FileField(label=_("CSV file"), help_text=_("A camera's export, or our normalised CSV."))
-    list_type = forms.ChoiceField(choices=ListType.choices, initial=ListType.ALLOW, label=_("List for plates new here"))
+    list_type = forms.ChoiceField(
+        choices=ListType.choices,
+        initial=ListType.ALLOW,
+        label=_("List for plates new here"),
+        help_text=_("Used when the file has no list column."),
+    )
     cameras = forms.ModelMultipleChoiceField(
-        queryset=Camera.objects.filter(is_active=True),
+        queryset=Camera.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
         label=_("Push to cameras"),
     )
+    replace = forms.BooleanField(
+        required=False,
+        label=_("Replace these cameras' lists"),
+        help_text=_("Plates not in the file are taken off the chosen cameras (a removal job)."),
+    )
 
 
-class CameraPlateInline(admin.TabularInline):
+def job_links(jobs) -> str:
+    return format_html_join(
+        ", ", '<a href="{}">#{}</a>', ((reverse("admin:plates_platejob_change", args=[j.pk]), j.pk) for j in jobs)
+    )
+
+
+class CameraPlateInline(RestrictedInlineMixin, admin.TabularInline):
     model = CameraPlate
     extra = 0
     fields = ["camera", "desired", "updated_at"]
@@ -58,7 +82,7 @@ class CameraPlateInline(admin.TabularInline):
 
 
 @admin.register(Plate)
-class PlateAdmin(admin.ModelAdmin):
+class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "list_type", "valid_from", "valid_until", "owner", "camera_count", "updated_at"]
     list_filter = ["list_type"]
     search_fields = ["number", "owner", "notes"]
@@ -73,7 +97,7 @@ class PlateAdmin(admin.ModelAdmin):
 
     def _camera_action(self, request, queryset, *, remove: bool):
         if "apply" in request.POST:
-            form = CamerasForm(request.POST)
+            form = CamerasForm(request.POST, user=request.user)
             if form.is_valid():
                 numbers = list(queryset.values_list("number", flat=True))
                 cameras = list(form.cleaned_data["cameras"])
@@ -84,7 +108,7 @@ class PlateAdmin(admin.ModelAdmin):
                 self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
                 return None
         else:
-            form = CamerasForm()
+            form = CamerasForm(user=request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Remove plates from cameras") if remove else _("Push plates to cameras"),
@@ -96,6 +120,25 @@ class PlateAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/plates/choose_cameras.html", context)
 
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Plate.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Deleting (one plate or "Delete selected") takes the plates off every camera that holds them."""
+        job = services.delete_plates(plates=list(queryset), user=request.user, source=Source.ADMIN)
+        if job is not None:
+            url = reverse("admin:plates_platejob_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html(
+                    _('Removal job <a href="{}">#{}</a> queued: the plates go from {} camera(s), then from here.'),
+                    url,
+                    job.pk,
+                    job.cameras.count(),
+                ),
+                messages.WARNING,
+            )
+
     @admin.action(description=_("Push selected plates to cameras"))
     def push_to_cameras(self, request, queryset):
         return self._camera_action(request, queryset, remove=False)
@@ -106,23 +149,23 @@ class PlateAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="plates_plate_import"),
+            path("import/", self.admin_only_view(self.import_view), name="plates_plate_import"),
             *super().get_urls(),
         ]
 
     def import_view(self, request):
         if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
+            form = ImportForm(request.POST, request.FILES, user=request.user)
             if form.is_valid():
                 data = form.cleaned_data["file"].read()
                 try:
-                    specs = backups.parse_device_csv(data)
+                    specs = backups.parse_device_csv(data, default_list_type=form.cleaned_data["list_type"])
                 except (backups.BackupError, UnicodeDecodeError) as exc:
                     form.add_error("file", str(exc))
                 else:
                     return self._import(request, form, specs)
         else:
-            form = ImportForm()
+            form = ImportForm(user=request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import plates from CSV"),
@@ -132,45 +175,26 @@ class PlateAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/plates/import.html", context)
 
     def _import(self, request, form, specs):
-        bad, good = [], []
-        for spec in specs:
-            try:
-                good.append((clean_plate(spec.plate), spec))
-            except ValueError:
-                bad.append(spec.plate)
-        with transaction.atomic():
-            existing = set(Plate.objects.filter(number__in=[n for n, _ in good]).values_list("number", flat=True))
-            Plate.objects.bulk_create(
-                [
-                    Plate(
-                        number=n,
-                        list_type=s.list_type if s.list_type else form.cleaned_data["list_type"],
-                        valid_from=s.valid_from,
-                        valid_until=s.valid_until,
-                        created_by=request.user,
-                    )
-                    for n, s in good
-                    if n not in existing
-                ],
-                ignore_conflicts=True,
-            )
-            cameras = list(form.cleaned_data["cameras"])
-            job = None
-            if cameras and good:
-                job = services.push_plates(
-                    cameras=cameras, numbers=[n for n, _ in good], user=request.user, source=Source.ADMIN
-                )
-        self.message_user(
-            request,
-            ngettext("%(n)d plate imported.", "%(n)d plates imported.", len(good)) % {"n": len(good)}
-            + (" " + _("Job #%(id)d queued.") % {"id": job.pk} if job else ""),
+        result = backups.import_plates(
+            specs=specs,
+            cameras=list(form.cleaned_data["cameras"]),
+            replace=form.cleaned_data["replace"],
+            user=request.user,
+            source=Source.ADMIN,
         )
-        if bad:
-            self.message_user(request, _("Skipped, not plates: %(bad)s") % {"bad": ", ".join(bad)}, messages.WARNING)
+        n = len(result.imported)
+        text = ngettext("%(n)d plate imported.", "%(n)d plates imported.", n) % {"n": n}
+        if result.jobs:
+            text = format_html("{} {} {}", text, _("Jobs queued:"), job_links(result.jobs))
+        self.message_user(request, text)
+        if result.skipped:
+            self.message_user(
+                request, _("Skipped, not plates: %(bad)s") % {"bad": ", ".join(result.skipped)}, messages.WARNING
+            )
         return HttpResponseRedirect(reverse("admin:plates_plate_changelist"))
 
 
-class JobCameraInline(admin.TabularInline):
+class JobCameraInline(RestrictedInlineMixin, admin.TabularInline):
     model = PlateJobCamera
     extra = 0
     can_delete = False
@@ -196,7 +220,7 @@ class JobCameraInline(admin.TabularInline):
 
 
 @admin.register(PlateJob)
-class PlateJobAdmin(admin.ModelAdmin):
+class PlateJobAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "operation", "source", "status", "requested_by", "created_at", "finished_at"]
     list_filter = ["status", "operation", "source"]
     search_fields = ["cameras__camera_address", "cameras__items__plate"]
@@ -219,7 +243,7 @@ class PlateJobAdmin(admin.ModelAdmin):
         return False
 
 
-class JobItemInline(admin.TabularInline):
+class JobItemInline(RestrictedInlineMixin, admin.TabularInline):
     model = PlateJobItem
     extra = 0
     can_delete = False
@@ -231,7 +255,7 @@ class JobItemInline(admin.TabularInline):
 
 
 @admin.register(PlateJobCamera)
-class PlateJobCameraAdmin(admin.ModelAdmin):
+class PlateJobCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["job", "camera_address", "status", "attempts", "last_error", "finished_at"]
     list_filter = ["status"]
     readonly_fields = [f.name for f in PlateJobCamera._meta.fields]
@@ -244,11 +268,11 @@ class PlateJobCameraAdmin(admin.ModelAdmin):
         return False
 
     def has_module_permission(self, request):
-        return False  # reached from a job's page
+        return False  # reached from a job's page (the index does not list it)
 
 
 @admin.register(AnprCamera)
-class AnprCameraAdmin(admin.ModelAdmin):
+class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = [
         "camera",
         "family",
@@ -277,7 +301,7 @@ class AnprCameraAdmin(admin.ModelAdmin):
         "locked_until",
     ]
     readonly_fields = [f for f in fields if f != "remove_unexpected"]
-    actions = ["sync_report", "converge", "clear_credential_failure", "backup_now"]
+    actions = ["sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now"]
 
     def has_add_permission(self, request):
         return False
@@ -307,10 +331,12 @@ class AnprCameraAdmin(admin.ModelAdmin):
             return _("ok")
         return _("locked") if device.locked_until else _("refused")
 
-    def _sync(self, request, queryset, converge: bool):
-        cameras = [d.camera for d in queryset.select_related("camera")]
+    def _sync(self, request, queryset, converge: bool, confirm_wipe: bool = False):
+        cameras = list(Camera.objects.manageable_by(request.user).filter(anpr__in=queryset))
         with transaction.atomic():
-            job = services.sync_cameras(cameras=cameras, converge=converge, user=request.user, source=Source.ADMIN)
+            job = services.sync_cameras(
+                cameras=cameras, converge=converge, confirm_wipe=confirm_wipe, user=request.user, source=Source.ADMIN
+            )
         url = reverse("admin:plates_platejob_change", args=[job.pk])
         self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
 
@@ -321,6 +347,10 @@ class AnprCameraAdmin(admin.ModelAdmin):
     @admin.action(description=_("Converge: make the cameras match their lists"))
     def converge(self, request, queryset):
         self._sync(request, queryset, converge=True)
+
+    @admin.action(description=_("Converge, confirming a wipe: may remove most of a camera's list"))
+    def converge_confirm_wipe(self, request, queryset):
+        self._sync(request, queryset, converge=True, confirm_wipe=True)
 
     @admin.action(description=_("Credentials fixed: allow trying the cameras again"))
     def clear_credential_failure(self, request, queryset):
@@ -337,7 +367,7 @@ class AnprCameraAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlateBackup)
-class PlateBackupAdmin(admin.ModelAdmin):
+class PlateBackupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["camera_address", "created_at", "source", "plate_count", "size", "downloads"]
     list_filter = ["source"]
     search_fields = ["camera_address"]
@@ -360,14 +390,14 @@ class PlateBackupAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:pk>/download/",
-                self.admin_site.admin_view(self.download_view),
+                self.admin_only_view(self.download_view),
                 name="plates_platebackup_download",
             ),
             *super().get_urls(),
         ]
 
     def download_view(self, request, pk: int):
-        backup = get_object_or_404(PlateBackup, pk=pk)
+        backup = get_object_or_404(self.get_queryset(request), pk=pk)
         file = backups.backup_path(backup, normalized=request.GET.get("normalized") == "1")
         if not file.is_file():
             raise Http404(_("The backup file is missing."))
