@@ -53,6 +53,12 @@ class RestrictedAdminMixin:
         self._restrict_choices(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def history_view(self, request, object_id, extra_context=None):
+        # Django looks the row up first (a redirect for a missing one): the role comes first here.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
     def get_actions(self, request):
         return super().get_actions(request) if is_admin(request.user) else {}
 
