@@ -121,6 +121,10 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    from .middleware import wants_json
+
+    if not wants_json(request):
+        return render(request, "404.html", {"message": _("Not found.")}, status=404)
     return error_response(404, _("Not found."))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,6 +17,7 @@ from django.utils.translation import ngettext
 
 from cameras.models import Camera
 from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
+from lprnvr.visibility import OutOfScope, is_admin
 
 from . import backups, services
 from .clients import isapi
@@ -74,11 +76,18 @@ def job_links(jobs) -> str:
 
 
 class CameraPlateInline(RestrictedInlineMixin, admin.TabularInline):
+    """Read only: a camera's list changes through the push/remove actions (which send the job);
+    editing the row here would change what a camera should hold without telling it."""
+
     model = CameraPlate
     extra = 0
+    can_delete = False
     fields = ["camera", "desired", "updated_at"]
-    readonly_fields = ["updated_at"]
+    readonly_fields = fields
     verbose_name_plural = _("On the lists of")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Plate)
@@ -119,6 +128,22 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
         }
         return TemplateResponse(request, "admin/plates/choose_cameras.html", context)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A plate's number changes by a rename job (API or /UpdatePlate), never by editing the row.
+        return [*self.readonly_fields, "number"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """A changed plate goes to every camera holding it (as PATCH does), refused for cameras out of reach."""
+        if not change:
+            obj.created_by = request.user
+            return super().save_model(request, obj, form, change)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in services.PLATE_FIELDS}
+        job = services.update_plate(plate=obj, changes=changes, user=request.user, source=Source.ADMIN)
+        if job is not None:
+            url = reverse("admin:plates_platejob_change", args=[job.pk])
+            self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
+        return None
 
     def delete_model(self, request, obj):
         self.delete_queryset(request, Plate.objects.filter(pk=obj.pk))
@@ -373,11 +398,51 @@ class PlateBackupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     search_fields = ["camera_address"]
     readonly_fields = [f.name for f in PlateBackup._meta.fields]
 
+    actions = ["restore", "restore_replace_all", "restore_replace_all_confirm_wipe"]
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def _restore(self, request, queryset, *, replace_all: bool, confirm_wipe: bool = False):
+        jobs = []
+        for backup in queryset.select_related("camera"):
+            if backup.camera is None:
+                self.message_user(
+                    request, _("%(b)s: its camera is gone; restore it from the API.") % {"b": backup}, messages.ERROR
+                )
+                continue
+            try:
+                with transaction.atomic():
+                    jobs.append(
+                        backups.restore_backup(
+                            specs=backups.specs_from_file(backups.backup_path(backup)),
+                            cameras=[backup.camera],
+                            replace_all=replace_all,
+                            confirm_wipe=confirm_wipe,
+                            backup=backup,
+                            user=request.user,
+                            source=Source.ADMIN,
+                        )
+                    )
+            except (backups.BackupError, OSError, OutOfScope) as exc:
+                self.message_user(request, f"{backup}: {exc}", messages.ERROR)
+        if jobs:
+            self.message_user(request, format_html("{} {}", _("Jobs queued:"), job_links(jobs)))
+
+    @admin.action(description=_("Restore to its camera (adds and corrects, deletes nothing)"))
+    def restore(self, request, queryset):
+        self._restore(request, queryset, replace_all=False)
+
+    @admin.action(description=_("Restore to its camera, replacing its list (stops before a wipe)"))
+    def restore_replace_all(self, request, queryset):
+        self._restore(request, queryset, replace_all=True)
+
+    @admin.action(description=_("Restore to its camera, replacing its list, confirming a wipe"))
+    def restore_replace_all_confirm_wipe(self, request, queryset):
+        self._restore(request, queryset, replace_all=True, confirm_wipe=True)
 
     @admin.display(description=_("download"))
     def downloads(self, backup: PlateBackup):
@@ -390,14 +455,18 @@ class PlateBackupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         return [
             path(
                 "<int:pk>/download/",
-                self.admin_only_view(self.download_view),
+                self.admin_site.admin_view(self.download_view),
                 name="plates_platebackup_download",
             ),
             *super().get_urls(),
         ]
 
     def download_view(self, request, pk: int):
-        backup = get_object_or_404(self.get_queryset(request), pk=pk)
+        # Another camera's backup is the same 404 as one that does not exist; a visible one is
+        # still for administrators only (as every admin page but the Live view and the Player).
+        backup = get_object_or_404(PlateBackup.objects.visible_to(request.user), pk=pk)
+        if not is_admin(request.user):
+            raise PermissionDenied
         file = backups.backup_path(backup, normalized=request.GET.get("normalized") == "1")
         if not file.is_file():
             raise Http404(_("The backup file is missing."))

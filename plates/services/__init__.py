@@ -22,6 +22,7 @@ from .devices import (
     set_default_credentials,
 )
 from .jobs import (
+    PLATE_FIELDS,
     Rename,
     assign_plates,
     create_job,
@@ -39,6 +40,7 @@ from .runner import EmptyListGuard, RetryLater, WipeGuard, desired_for, finish_j
 from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe, reaches_everything
 
 __all__ = [
+    "PLATE_FIELDS",
     "EmptyListGuard",
     "Rename",
     "RetryLater",

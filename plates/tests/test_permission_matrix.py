@@ -113,7 +113,7 @@ MATRIX = [
         (LOGIN, 403, 403, 302),
     ),
     ("get", "/admin/plates/platebackup/{backup}/download/", None, (LOGIN, 403, 403, 200)),
-    ("get", "/admin/plates/platebackup/{other_backup}/download/", None, (LOGIN, 403, 403, 200)),
+    ("get", "/admin/plates/platebackup/{other_backup}/download/", None, (LOGIN, 404, 404, 200)),
     *[
         ("post", "/admin/plates/plate/", {"action": action, "_selected_action": ["{plate}"]}, (LOGIN, 403, 403, 200))
         for action in ("push_to_cameras", "remove_from_cameras", "delete_selected")
@@ -132,6 +132,15 @@ MATRIX = [
             (LOGIN, 403, 403, 302),
         )
         for action in ("sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now")
+    ],
+    *[
+        (
+            "post",
+            "/admin/plates/platebackup/",
+            {"action": action, "_selected_action": ["{backup}"]},
+            (LOGIN, 403, 403, 302),
+        )
+        for action in ("restore", "restore_replace_all", "restore_replace_all_confirm_wipe")
     ],
 ]
 CSV = b"\xef\xbb\xbfNo.,Plate No.\r\n1,IMP123\r\n"
