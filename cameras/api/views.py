@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
+from lprnvr.api import RestrictedViewSetMixin
 from recordings.selectors import with_media_status
 
 from .serializers import CameraListSerializer, CameraSerializer
@@ -18,16 +19,17 @@ class ReadOrAdmin(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or request.user.is_admin
 
 
-class CameraViewSet(viewsets.ModelViewSet):
+class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """Cameras: everybody reads the ones they may see; administrators create, edit and delete."""
 
+    queryset = Camera.objects.all()
     serializer_class = CameraSerializer
     permission_classes = [ReadOrAdmin]
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
-        return with_media_status(Camera.objects.visible_to(self.request.user))
+        return with_media_status(super().get_queryset())
 
 
 class CameraListView(APIView):
