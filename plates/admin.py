@@ -67,6 +67,11 @@ class ImportForm(CameraChoiceForm):
         label=_("Replace these cameras' lists"),
         help_text=_("Plates not in the file are taken off the chosen cameras (a removal job)."),
     )
+    confirm_wipe = forms.BooleanField(
+        required=False,
+        label=_("Confirm a wipe"),
+        help_text=_("Needed when replacing would take more than half of a camera's list (over 10 plates) off it."),
+    )
 
 
 def job_links(jobs) -> str:
@@ -191,6 +196,9 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
                     return self._import(request, form, specs)
         else:
             form = ImportForm(user=request.user)
+        return self._import_page(request, form)
+
+    def _import_page(self, request, form):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import plates from CSV"),
@@ -200,13 +208,18 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/plates/import.html", context)
 
     def _import(self, request, form, specs):
-        result = backups.import_plates(
-            specs=specs,
-            cameras=list(form.cleaned_data["cameras"]),
-            replace=form.cleaned_data["replace"],
-            user=request.user,
-            source=Source.ADMIN,
-        )
+        try:
+            result = backups.import_plates(
+                specs=specs,
+                cameras=list(form.cleaned_data["cameras"]),
+                replace=form.cleaned_data["replace"],
+                confirm_wipe=form.cleaned_data["confirm_wipe"],
+                user=request.user,
+                source=Source.ADMIN,
+            )
+        except services.WipeGuard as exc:
+            form.add_error("confirm_wipe", str(exc))
+            return self._import_page(request, form)
         n = len(result.imported)
         text = ngettext("%(n)d plate imported.", "%(n)d plates imported.", n) % {"n": n}
         if result.jobs:
@@ -379,12 +392,12 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Credentials fixed: allow trying the cameras again"))
     def clear_credential_failure(self, request, queryset):
-        for device in queryset.select_related("camera"):
+        for device in queryset.manageable_by(request.user).select_related("camera"):
             services.clear_auth_failure(device.camera)
 
     @admin.action(description=_("Back up now"))
     def backup_now(self, request, queryset):
-        for device in queryset.select_related("camera"):
+        for device in queryset.manageable_by(request.user).select_related("camera"):
             try:
                 backups.backup_camera(device.camera, user=request.user, source=Source.ADMIN)
             except (isapi.ISAPIError, backups.BackupError) as exc:
@@ -408,7 +421,7 @@ class PlateBackupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def _restore(self, request, queryset, *, replace_all: bool, confirm_wipe: bool = False):
         jobs = []
-        for backup in queryset.select_related("camera"):
+        for backup in queryset.manageable_by(request.user).select_related("camera"):
             if backup.camera is None:
                 self.message_user(
                     request, _("%(b)s: its camera is gone; restore it from the API.") % {"b": backup}, messages.ERROR

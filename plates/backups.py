@@ -253,13 +253,16 @@ def import_plates(
     specs: list[isapi.PlateSpec],
     cameras: list[Camera],
     replace: bool = False,
+    confirm_wipe: bool = False,
     user=None,
     source: str = Source.ADMIN,
 ) -> ImportResult:
     """Import a CSV's records: plates new here are created with the file's list type and validity
     (the chosen list type when the file has no list column: see `parse_device_csv`); plates already
     here keep their row. With `cameras`, the plates are pushed there; `replace` also takes every
-    other plate off those cameras' lists (a removal job), so their lists become the file."""
+    other plate off those cameras' lists (a removal job), so their lists become the file; taking
+    off more than half of a camera's list (more than 10 plates) needs `confirm_wipe` (WipeGuard)."""
+    services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
     good, bad = [], []
     for spec in specs:
         try:
@@ -287,6 +290,14 @@ def import_plates(
                 .values_list("plate__number", flat=True)
             )
         )
+        for camera in cameras:
+            on_list = CameraPlate.objects.filter(camera=camera, desired=True)
+            services.check_wipe(
+                camera,
+                removing=on_list.exclude(plate__number__in=numbers).count(),
+                holding=on_list.count(),
+                params={"confirm_wipe": confirm_wipe},
+            )
         if others:
             jobs.append(services.remove_plates(cameras=cameras, numbers=others, user=user, source=source))
     return ImportResult(numbers, bad, jobs)

@@ -324,7 +324,3 @@ class BackupViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet, mixins.List
         except backups.BackupError as exc:
             raise exceptions.ValidationError({"allow_empty": [str(exc)]}) from exc
         return accepted(job)
-
-
-def get_job_or_404(request, pk):
-    return get_object_or_404(PlateJob.objects.visible_to(request.user), pk=pk)

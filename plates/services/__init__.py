@@ -36,7 +36,7 @@ from .jobs import (
     upsert_plates,
     wait_for_job,
 )
-from .runner import EmptyListGuard, RetryLater, WipeGuard, desired_for, finish_job_if_done, run_job_camera
+from .runner import EmptyListGuard, RetryLater, WipeGuard, check_wipe, desired_for, finish_job_if_done, run_job_camera
 from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe, reaches_everything
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "camera_credentials",
     "cameras_holding",
     "cameras_to_converge",
+    "check_wipe",
     "claim_camera",
     "clear_auth_failure",
     "client_for_camera",

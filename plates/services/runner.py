@@ -63,14 +63,15 @@ class WipeGuard(isapi.PermanentError):
 WIPE_MIN_PLATES = 10  # removing more than this many, and more than half of a list, is a wipe
 
 
-def check_wipe(camera: Camera, *, removing: int, holding: int, params: dict) -> None:
+def check_wipe(camera: Camera | str, *, removing: int, holding: int, params: dict) -> None:
     """Refuse a removal of more than half of a camera's list (and more than 10 plates) unless the job
     was created with `confirm_wipe`: a short list here (a stale backup, one plate) never wipes a gate."""
     if params.get("confirm_wipe"):
         return
     if removing > WIPE_MIN_PLATES and removing * 2 > holding:
         raise WipeGuard(
-            f"refusing to remove {removing} of the {holding} plates on camera {camera.address} "
+            f"refusing to remove {removing} of the {holding} plates on camera "
+            f"{getattr(camera, 'address', camera)} "
             "(more than half of its list): an administrator must confirm the wipe (confirm_wipe)"
         )
 
@@ -346,7 +347,10 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
         )
     add = sorted(set(report["missing"]) | set(report["mismatched"]) | set(report["duplicates"]))
     remove = sorted(set(report["to_remove"]) | (set(report["unexpected"]) if remove_unexpected else set()))
-    check_wipe(camera, removing=len(remove), holding=len(state), params=params)
+    # Plates someone deleted (tombstones) always go: a revoked plate left on a gate is the worse
+    # failure. What is held back is removing what nobody asked to remove, in bulk.
+    implicit = set(remove) - set(report["to_remove"])
+    check_wipe(camera, removing=len(implicit), holding=len(state), params=params)
     _add_items(jc, [(Operation.ADD, p) for p in add] + [(Operation.DELETE, p) for p in remove])
     if add:
         reconcile.ensure_present(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cameras.tests.factories import CameraFactory
 from plates import backups, services
@@ -250,3 +251,36 @@ def test_a_wipe_needs_an_administrators_confirmation(celery_worker, live_server,
     r = admin.post(restore, json={"replace_all": True, "confirm_wipe": True}, timeout=10)
     assert services.wait_for_job(PlateJob.objects.get(pk=r.json()["job"]), 30).status == "succeeded"
     assert cam.plates() == ["KEEP01"]
+
+
+@pytest.mark.celery
+def test_deleted_plates_are_never_held_back_as_a_wipe(celery_worker, doubles):
+    """Tombstones are removals somebody asked for: a converge takes them off however many they are."""
+    cam, camera = doubles("A")
+    numbers = [f"GONE{n:02d}" for n in range(15)]
+    services.wait_for_job(services.push_plates(cameras=[camera], numbers=[*numbers, "STAY01"]), 30)
+    services.assign_plates([camera], list(Plate.objects.filter(number__in=numbers)), desired=False)
+    job = services.sync_cameras(cameras=[camera], converge=True)
+    assert services.wait_for_job(job, 30).status == "succeeded"
+    assert cam.plates() == ["STAY01"]
+
+
+@pytest.mark.django_db
+def test_an_import_that_replaces_most_of_a_list_needs_confirming(client, admin_user, monkeypatch):
+    monkeypatch.setattr("plates.services.jobs._enqueue", lambda ids: None)
+    camera = CameraFactory(ip="127.0.0.87", http_port=9)
+    services.push_plates(cameras=[camera], numbers=[f"OLD{n:02d}" for n in range(12)])
+    client.force_login(admin_user)
+    csv = b"\xef\xbb\xbfNo.,Plate No.\r\n1,NEW001\r\n"
+
+    def post(**extra):
+        data = {"file": SimpleUploadedFile("l.csv", csv), "list_type": "allow", "cameras": [camera.pk], **extra}
+        return client.post("/admin/plates/plate/import/", data)
+
+    r = post(replace="on")
+    assert r.status_code == 200 and b"confirm" in r.content  # the form again, saying why
+    assert not Plate.objects.filter(number="NEW001").exists() and PlateJob.objects.count() == 1
+    assert post(replace="on", confirm_wipe="on").status_code == 302
+    assert set(CameraPlate.objects.filter(camera=camera, desired=True).values_list("plate__number", flat=True)) == {
+        "NEW001"
+    }
