@@ -97,10 +97,19 @@ class CameraPlateInline(RestrictedInlineMixin, admin.TabularInline):
 
 @admin.register(Plate)
 class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "list_type", "valid_from", "valid_until", "owner", "camera_count", "updated_at"]
-    list_filter = ["list_type"]
+    list_display = [
+        "number",
+        "list_type",
+        "valid_from",
+        "valid_until",
+        "owner",
+        "camera_count",
+        "delete_requested",
+        "updated_at",
+    ]
+    list_filter = ["list_type", "delete_requested"]
     search_fields = ["number", "owner", "notes"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    readonly_fields = ["delete_requested", "created_by", "created_at", "updated_at"]
     inlines = [CameraPlateInline]
     actions = ["push_to_cameras", "remove_from_cameras"]
     change_list_template = "admin/plates/plate_change_list.html"

@@ -218,7 +218,7 @@ def restore_backup(
     for plate in plates:
         s = by_number[plate.number]
         Plate.objects.filter(pk=plate.pk).update(
-            list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until
+            list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until, delete_requested=False
         )
     services.assign_plates(cameras, plates, desired=True)
     if replace_all:

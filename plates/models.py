@@ -81,6 +81,10 @@ class Plate(models.Model):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     owner = models.CharField(_("owner"), max_length=200, blank=True, default="")
     notes = models.TextField(_("notes"), blank=True, default="")
+    # Deleted, still on (or still to be taken off) some camera: the row goes once none holds it.
+    delete_requested = models.BooleanField(
+        _("being deleted"), default=False, help_text=_("Removed from every camera; the row goes once they confirm.")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

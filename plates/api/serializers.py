@@ -43,10 +43,11 @@ class PlateSerializer(serializers.ModelSerializer):
             "owner",
             "notes",
             "cameras",
+            "delete_requested",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "cameras", "created_at", "updated_at"]
+        read_only_fields = ["id", "cameras", "delete_requested", "created_at", "updated_at"]
 
     def validate_number(self, value):
         qs = Plate.objects.filter(number=value)

@@ -143,6 +143,7 @@ def push_plates(
 ) -> PlateJob:
     """Add plates to cameras' lists (present exactly once) and push them."""
     plates = upsert_plates(numbers, user=user, defaults=defaults)
+    Plate.objects.filter(pk__in=[p.pk for p in plates], delete_requested=True).update(delete_requested=False)
     assign_plates(cameras, plates, desired=True)
     return create_job(
         operation=Operation.ADD,
@@ -198,10 +199,8 @@ def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -
     if not numbers:
         return None
     cameras = cameras_holding(numbers)
-    job = remove_plates(cameras=cameras, numbers=numbers, user=user, source=source)
-    PlateJob.objects.filter(pk=job.pk).update(params={**job.params, "delete_plates": True})
-    job.refresh_from_db()
-    return job
+    Plate.objects.filter(number__in=numbers).update(delete_requested=True)
+    return remove_plates(cameras=cameras, numbers=numbers, user=user, source=source)
 
 
 @transaction.atomic
@@ -221,6 +220,7 @@ def rename_plates(*, cameras: list[Camera], renames: list[Rename], user=None, so
             else {}
         )
         (new_plate,) = upsert_plates([r.new], user=user, defaults=copied)
+        Plate.objects.filter(pk=new_plate.pk, delete_requested=True).update(delete_requested=False)
         (old_plate,) = upsert_plates([r.old], user=user)
         assign_plates(cameras, [new_plate], desired=True)
         assign_plates(cameras, [old_plate], desired=False)

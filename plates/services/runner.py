@@ -314,9 +314,9 @@ def _drop_confirmed_removals(camera: Camera, items: _Items) -> None:
         "plate", flat=True
     )
     CameraPlate.objects.filter(camera=camera, desired=False, plate__number__in=gone).delete()
-    if (items.job_camera.job.params or {}).get("delete_plates"):
-        # A deleted plate's row goes once no camera's list holds it any more.
-        Plate.objects.filter(number__in=gone, assignments__isnull=True).delete()
+    # A deleted plate's row goes once no camera's list holds it any more (whichever job confirmed it:
+    # the delete job, or the convergence for a camera that was off line).
+    Plate.objects.filter(number__in=gone, delete_requested=True, assignments__isnull=True).delete()
 
 
 def desired_for(camera: Camera) -> tuple[dict[str, isapi.PlateSpec], set[str]]:

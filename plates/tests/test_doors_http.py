@@ -284,3 +284,19 @@ def test_an_import_that_replaces_most_of_a_list_needs_confirming(client, admin_u
     assert set(CameraPlate.objects.filter(camera=camera, desired=True).values_list("plate__number", flat=True)) == {
         "NEW001"
     }
+
+
+@pytest.mark.celery
+def test_a_plate_deleted_while_a_camera_is_off_line_goes_when_it_converges(celery_worker, doubles):
+    cam1, c1 = doubles("A")
+    cam2, c2 = doubles("B")
+    services.wait_for_job(services.push_plates(cameras=[c1, c2], numbers=["OFF001"]), 30)
+    cam2.stop()
+    job = services.delete_plates(plates=list(Plate.objects.filter(number="OFF001")))
+    assert services.wait_for_job(job, 60).status == "partial"
+    plate = Plate.objects.get(number="OFF001")  # still the tombstone of camera 2's list
+    assert plate.delete_requested and cam1.plates() == []
+    cam2.start()
+    converge = services.converge_camera(c2.pk)
+    assert converge is not None and services.wait_for_job(converge, 30).status == "succeeded"
+    assert cam2.plates() == [] and not Plate.objects.filter(number="OFF001").exists()
