@@ -3,12 +3,14 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
+from lprnvr.admin import RestrictedAdminMixin
+
 from .forms import ThrottledAdminAuthenticationForm
 from .models import User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RestrictedAdminMixin, BaseUserAdmin):
     list_display = ["username", "role", "is_active", "camera_count", "last_login"]
     list_filter = ["role", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email"]

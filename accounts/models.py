@@ -15,7 +15,21 @@ class Role(models.TextChoices):
     VIEWER = "viewer", _("Viewer")
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user) -> UserQuerySet:
+        """Administrators see every account; anybody else only their own."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.all() if user.is_admin else self.filter(pk=user.pk)
+
+    def manageable_by(self, user) -> UserQuerySet:
+        """Only administrators change accounts (one's own password is Django's own page)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_admin:
+            return self.none()
+        return self.all()
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         # `manage.py createsuperuser` makes an administrator: the role is what grants it here.
         extra_fields["role"] = Role.ADMIN

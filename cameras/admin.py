@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
+
 from . import services
 from .models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
 
@@ -63,7 +65,7 @@ class CameraRemovalForm(forms.Form):
 
 
 @admin.register(Camera)
-class CameraAdmin(admin.ModelAdmin):
+class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     form = CameraAdminForm
     list_display = ["name", "ip", "http_port", "channel", "brand", "is_active", "retired_at", "last_seen"]
     list_filter = ["brand", "is_active", ("retired_at", admin.EmptyFieldListFilter)]
@@ -135,7 +137,7 @@ DEVICE_SECRET_FIELDS = ("username", "password")
 
 
 @admin.register(DiscoveryJob)
-class DiscoveryJobAdmin(admin.ModelAdmin):
+class DiscoveryJobAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     """Read-only: jobs are started from the API or `manage.py discover`. Credentials are never shown."""
 
     list_display = ["id", "network_range", "status", "stage", "progress", "devices_found", "streams_ok",
@@ -151,7 +153,7 @@ class DiscoveryJobAdmin(admin.ModelAdmin):
         return False
 
 
-class DiscoveredStreamInline(admin.TabularInline):
+class DiscoveredStreamInline(RestrictedInlineMixin, admin.TabularInline):
     model = DiscoveredStream
     fields = ["channel", "substream", "source", "redacted_url", "status", "failure", "detail", "camera"]
     readonly_fields = fields
@@ -167,7 +169,7 @@ class DiscoveredStreamInline(admin.TabularInline):
 
 
 @admin.register(DiscoveredDevice)
-class DiscoveredDeviceAdmin(admin.ModelAdmin):
+class DiscoveredDeviceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["ip", "brand", "model", "serial", "mac", "channels", "login", "last_seen"]
     list_filter = ["brand", "login"]
     search_fields = ["ip", "model", "serial", "mac", "name"]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
 from lprnvr.redaction import redact as redact_url
+from lprnvr.visibility import AdminOnlyQuerySet
 
 
 class Brand(models.TextChoices):
@@ -203,6 +204,8 @@ class DiscoveryJob(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AdminOnlyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("discovery job")
         verbose_name_plural = _("discovery jobs")
@@ -255,6 +258,8 @@ class DiscoveredDevice(models.Model):
     first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
 
+    objects = AdminOnlyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("discovered device")
         verbose_name_plural = _("discovered devices")
@@ -294,6 +299,8 @@ class DiscoveredStream(models.Model):
         Camera, verbose_name=_("camera"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="discovered_streams",
     )  # fmt: skip
+
+    objects = AdminOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("discovered stream")

@@ -7,6 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
+class RestrictedViewSetMixin:
+    """The one place an API view's queryset is restricted: every row it lists, retrieves or acts on
+    is one the user may see (`Model.objects.visible_to`), so an unknown and a forbidden row are the
+    same 404. Whether the user may change a row is the services' check (`manageable_by`), so that
+    the 403 can name the cameras out of reach (see `lprnvr.visibility.OutOfScope`)."""
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+
 class IsAdmin(BasePermission):
     message = _("Administrator role required.")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
@@ -79,6 +80,11 @@ def _flatten(detail: Any) -> Any:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    from .visibility import OutOfScope
+
+    if isinstance(exc, OutOfScope):
+        fields = {"cameras": exc.cameras} if exc.cameras else None
+        return Response(error_body(403, str(exc), "out_of_scope", fields), status=403)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -106,10 +112,19 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return error_response(403, _("You do not have permission to perform this action."))
+    from .middleware import wants_json
+
+    message = _("You do not have permission to perform this action.")
+    if not wants_json(request):  # a person in a browser gets a page in their language
+        return render(request, "403.html", {"message": message}, status=403)
+    return error_response(403, message)
 
 
 def page_not_found(request, exception=None):
+    from .middleware import wants_json
+
+    if not wants_json(request):
+        return render(request, "404.html", {"message": _("Not found.")}, status=404)
     return error_response(404, _("Not found."))
 
 

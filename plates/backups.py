@@ -20,7 +20,7 @@ from cameras.models import Camera
 
 from . import services
 from .clients import isapi
-from .models import AnprCamera, Operation, Plate, PlateBackup, PlateJob, Source
+from .models import AnprCamera, CameraPlate, Operation, Plate, PlateBackup, PlateJob, Source, clean_plate
 
 NORMALISED_HEADER = ["plate", "list_type", "valid_from", "valid_until"]
 
@@ -45,8 +45,9 @@ def _date(value: str) -> date | None:
         return None
 
 
-def parse_device_csv(data: bytes) -> list[isapi.PlateSpec]:
-    """Records from a device export, whatever its header's wording (it differs by firmware)."""
+def parse_device_csv(data: bytes, *, default_list_type: str = isapi.ALLOW) -> list[isapi.PlateSpec]:
+    """Records from a device export, whatever its header's wording (it differs by firmware).
+    A file without a list column puts every plate on `default_list_type`."""
     text = data.decode("utf-8-sig", errors="replace")
     rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
     if not rows:
@@ -71,8 +72,11 @@ def parse_device_csv(data: bytes) -> list[isapi.PlateSpec]:
         number = isapi.normalise_plate(row[plate_i])
         if not number:
             continue
-        group = row[group_i].strip().lower() if group_i is not None and group_i < len(row) else "1"
-        list_type = isapi.BLOCK if group in ("0", "blocklist", "blacklist", "block") else isapi.ALLOW
+        if group_i is not None and group_i < len(row):
+            group = row[group_i].strip().lower()
+            list_type = isapi.BLOCK if group in ("0", "blocklist", "blacklist", "block") else isapi.ALLOW
+        else:
+            list_type = default_list_type
         start = _date(row[start_i]) if start_i is not None and start_i < len(row) else None
         end = _date(row[end_i]) if end_i is not None and end_i < len(row) else None
         specs.setdefault(number, isapi.PlateSpec(number, list_type, start, end))
@@ -188,33 +192,44 @@ def restore_backup(
     replace_all: bool = False,
     allow_empty: bool = False,
     backup: PlateBackup | None = None,
+    confirm_wipe: bool = False,
     user=None,
     source: str = Source.API,
     enqueue: bool = True,
 ) -> PlateJob:
     """Put a backup's records back on cameras. Additive by default (never deletes); `replace_all`
     also removes plates the backup lacks, and an empty backup never replaces a list unless
-    `allow_empty` says so on purpose."""
+    `allow_empty` says so on purpose; removing most of a camera's list needs `confirm_wipe` (admins).
+
+    The backup's list type and validity win for the plates it names; a user may restore them only
+    when no camera out of their reach holds a plate whose row would change (OutOfScope otherwise)."""
+    services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
     if not specs and not allow_empty:
         raise BackupError(_("The backup holds no plates: nothing to restore (allow_empty to empty the cameras)."))
-    plates = services.upsert_plates([s.plate for s in specs], user=user)
     by_number = {s.plate: s for s in specs}
-    for plate in plates:  # the backup's list type and validity win for plates it names
+    changed = [
+        p.number
+        for p in Plate.objects.filter(number__in=list(by_number))
+        if (p.list_type, p.valid_from, p.valid_until)
+        != (by_number[p.number].list_type, by_number[p.number].valid_from, by_number[p.number].valid_until)
+    ]
+    services.ensure_confined(user=user, numbers=changed)
+    plates = services.upsert_plates([s.plate for s in specs], user=user)
+    for plate in plates:
         s = by_number[plate.number]
         Plate.objects.filter(pk=plate.pk).update(
-            list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until
+            list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until, delete_requested=False
         )
-    services._assign(cameras, plates, desired=True)
+    services.assign_plates(cameras, plates, desired=True)
     if replace_all:
-        from .models import CameraPlate
-
         CameraPlate.objects.filter(camera__in=cameras, desired=True).exclude(plate__in=plates).update(desired=False)
     params = {
         "backup": backup.pk if backup else None,
         "replace_all": replace_all,
+        "confirm_wipe": confirm_wipe,
         "specs": [[s.plate, s.list_type, str(s.valid_from or ""), str(s.valid_until or "")] for s in specs],
     }
-    return services._create_job(
+    return services.create_job(
         operation=Operation.RESTORE,
         cameras=cameras,
         items=[(Operation.ADD, s.plate, "") for s in specs],
@@ -223,6 +238,69 @@ def restore_backup(
         params=params,
         enqueue=enqueue,
     )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: list[str]
+    skipped: list[str]
+    jobs: list[PlateJob]
+
+
+@transaction.atomic
+def import_plates(
+    *,
+    specs: list[isapi.PlateSpec],
+    cameras: list[Camera],
+    replace: bool = False,
+    confirm_wipe: bool = False,
+    user=None,
+    source: str = Source.ADMIN,
+) -> ImportResult:
+    """Import a CSV's records: plates new here are created with the file's list type and validity
+    (the chosen list type when the file has no list column: see `parse_device_csv`); plates already
+    here keep their row. With `cameras`, the plates are pushed there; `replace` also takes every
+    other plate off those cameras' lists (a removal job), so their lists become the file; taking
+    off more than half of a camera's list (more than 10 plates) needs `confirm_wipe` (WipeGuard)."""
+    services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
+    good, bad = [], []
+    for spec in specs:
+        try:
+            good.append((clean_plate(spec.plate), spec))
+        except ValueError:
+            bad.append(spec.plate)
+    numbers = [n for n, _s in good]
+    existing = set(Plate.objects.filter(number__in=numbers).values_list("number", flat=True))
+    Plate.objects.bulk_create(
+        [
+            Plate(number=n, list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until, created_by=user)
+            for n, s in good
+            if n not in existing
+        ],
+        ignore_conflicts=True,
+    )
+    jobs = []
+    if cameras and numbers:
+        jobs.append(services.push_plates(cameras=cameras, numbers=numbers, user=user, source=source))
+    if cameras and replace:
+        others = sorted(
+            set(
+                CameraPlate.objects.filter(camera__in=cameras, desired=True)
+                .exclude(plate__number__in=numbers)
+                .values_list("plate__number", flat=True)
+            )
+        )
+        for camera in cameras:
+            on_list = CameraPlate.objects.filter(camera=camera, desired=True)
+            services.check_wipe(
+                camera,
+                removing=on_list.exclude(plate__number__in=numbers).count(),
+                holding=on_list.count(),
+                params={"confirm_wipe": confirm_wipe},
+            )
+        if others:
+            jobs.append(services.remove_plates(cameras=cameras, numbers=others, user=user, source=source))
+    return ImportResult(numbers, bad, jobs)
 
 
 def restore_specs(job: PlateJob) -> tuple[list[isapi.PlateSpec], bool]:

@@ -14,10 +14,12 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
+from lprnvr.visibility import CameraScopedQuerySet, cameras_manageable_by, cameras_visible_to, can_operate
 
 from .clients.isapi import FAMILY_A, FAMILY_B, PlateSpec, normalise_plate
 
@@ -51,6 +53,27 @@ class Status(models.TextChoices):
 FINAL = (Status.SUCCEEDED, Status.FAILED, Status.PARTIAL)
 
 
+class PlateQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PlateQuerySet:
+        """Plates on (or to be taken off) the lists of cameras the user sees, and plates they created."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        on_theirs = CameraPlate.objects.filter(camera__in=cameras_visible_to(user)).values("plate_id")
+        return self.filter(Q(pk__in=on_theirs) | Q(created_by=user))
+
+    def manageable_by(self, user) -> PlateQuerySet:
+        """Plates whose row the user may change or delete: visible, and on no camera they may not
+        manage (the row's list type and validity go to every camera that holds the plate)."""
+        if not can_operate(user):
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        elsewhere = CameraPlate.objects.exclude(camera__in=cameras_manageable_by(user)).values("plate_id")
+        return self.visible_to(user).exclude(pk__in=elsewhere)
+
+
 class Plate(models.Model):
     number = models.CharField(_("plate"), max_length=16, unique=True, help_text=_("Normalised: A-Z and 0-9."))
     list_type = models.CharField(_("list"), max_length=5, choices=ListType.choices, default=ListType.ALLOW)
@@ -58,6 +81,10 @@ class Plate(models.Model):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     owner = models.CharField(_("owner"), max_length=200, blank=True, default="")
     notes = models.TextField(_("notes"), blank=True, default="")
+    # Deleted, still on (or still to be taken off) some camera: the row goes once none holds it.
+    delete_requested = models.BooleanField(
+        _("being deleted"), default=False, help_text=_("Removed from every camera; the row goes once they confirm.")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -69,6 +96,8 @@ class Plate(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     cameras = models.ManyToManyField("cameras.Camera", through="CameraPlate", related_name="plates", blank=True)
+
+    objects = PlateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("plate")
@@ -106,6 +135,8 @@ class CameraPlate(models.Model):
         _("desired"), default=True, help_text=_("Off: the plate must be removed (kept until the camera confirms).")
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CameraScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("camera plate")
@@ -146,6 +177,8 @@ class AnprCamera(models.Model):
     # A lease so one job at a time talks to a camera (claimed with a conditional UPDATE).
     lease_owner = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
+
+    objects = CameraScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ANPR camera")
@@ -191,6 +224,23 @@ class Source(models.TextChoices):
     COMMAND = "command", _("Command line")
 
 
+class PlateJobQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PlateJobQuerySet:
+        """Jobs the user asked for, and jobs that touched a camera they see."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        touched = PlateJobCamera.objects.filter(camera__in=cameras_visible_to(user)).values("job_id")
+        return self.filter(Q(requested_by=user) | Q(pk__in=touched))
+
+    def manageable_by(self, user) -> PlateJobQuerySet:
+        """Jobs are never changed by hand; acting on one (none today) is the operators' on their jobs."""
+        if not can_operate(user):
+            return self.none()
+        return self.visible_to(user)
+
+
 class PlateJob(models.Model):
     operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.API)
@@ -207,6 +257,8 @@ class PlateJob(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = PlateJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("plate job")
@@ -237,6 +289,8 @@ class PlateJobCamera(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
+    objects = CameraScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("job camera")
         verbose_name_plural = _("job cameras")
@@ -244,6 +298,10 @@ class PlateJobCamera(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera_address}: {self.status}"
+
+
+class PlateJobItemQuerySet(CameraScopedQuerySet):
+    camera_field = "job_camera__camera"
 
 
 class PlateJobItem(models.Model):
@@ -259,6 +317,8 @@ class PlateJobItem(models.Model):
     detail = models.CharField(_("detail"), max_length=200, blank=True, default="")
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = PlateJobItemQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("job plate")
@@ -296,6 +356,8 @@ class PlateBackup(models.Model):
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     plate_count = models.PositiveIntegerField(_("plates"), default=0)
+
+    objects = CameraScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("plate backup")

@@ -1,14 +1,11 @@
-"""Reads for the plate APIs, always restricted to what the user may see or act on."""
+"""Reads for the plate APIs. Row visibility lives on the models' QuerySets (`visible_to` /
+`manageable_by`); this resolves the camera references clients send."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
-
 from cameras.models import Camera
-
-from .models import AnprCamera, Plate, PlateBackup, PlateJob, PlateJobCamera
 
 
 @dataclass
@@ -37,35 +34,3 @@ def resolve_cameras_for(user, refs: list) -> CameraResolution:
         else:
             out.cameras.extend(c for c in found if c not in out.cameras)
     return out
-
-
-def plates_visible_to(user) -> QuerySet[Plate]:
-    if user.is_admin:
-        return Plate.objects.all()
-    cameras = Camera.objects.visible_to(user)
-    return Plate.objects.filter(Q(assignments__camera__in=cameras) | Q(created_by=user)).distinct()
-
-
-def jobs_visible_to(user) -> QuerySet[PlateJob]:
-    if user.is_admin:
-        return PlateJob.objects.all()
-    cameras = Camera.objects.visible_to(user)
-    ids = PlateJobCamera.objects.filter(camera__in=cameras).values("job_id")
-    return PlateJob.objects.filter(Q(requested_by=user) | Q(pk__in=ids)).distinct()
-
-
-def job_cameras_visible_to(user, job: PlateJob) -> QuerySet[PlateJobCamera]:
-    rows = job.cameras.all()
-    if user.is_admin:
-        return rows
-    return rows.filter(camera__in=Camera.objects.visible_to(user))
-
-
-def anpr_cameras_visible_to(user) -> QuerySet[AnprCamera]:
-    return AnprCamera.objects.filter(camera__in=Camera.objects.visible_to(user)).select_related("camera")
-
-
-def backups_visible_to(user) -> QuerySet[PlateBackup]:
-    if user.is_admin:
-        return PlateBackup.objects.all()
-    return PlateBackup.objects.filter(camera__in=Camera.objects.visible_to(user))

@@ -4,12 +4,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera
+from lprnvr.admin import RestrictedAdminMixin
 
 from .models import MediaChannel, Recording, Segment
 
 
 @admin.register(MediaChannel)
-class MediaChannelAdmin(admin.ModelAdmin):
+class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["camera", "continuous", "retention_days", "state", "failures", "last_error", "updated_at"]
     list_filter = ["state", "continuous"]
     fields = ["camera", "continuous", "retention_days", "state", "last_error", "failures", "retry_at", "stream_info"]
@@ -17,7 +18,7 @@ class MediaChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["camera", "start", "end", "size", "path"]
     list_filter = ["camera"]
     date_hierarchy = "start"
@@ -30,7 +31,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Recording)
-class RecordingAdmin(admin.ModelAdmin):
+class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["camera_ip", "user", "status", "start_time", "end_time", "duration_sec", "file_size"]
     list_filter = ["status", "camera"]
     readonly_fields = ["anchored", "file_path", "duration_sec", "file_size"]

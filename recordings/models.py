@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lprnvr.visibility import CameraScopedQuerySet
+
 
 class ProcessState(models.TextChoices):
     IDLE = "idle", _("Idle")
@@ -41,6 +43,8 @@ class MediaChannel(models.Model):
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = CameraScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("media channel")
         verbose_name_plural = _("media channels")
@@ -49,7 +53,7 @@ class MediaChannel(models.Model):
         return f"{self.camera_id}: {self.state}"
 
 
-class LiveViewerQuerySet(models.QuerySet):
+class LiveViewerQuerySet(CameraScopedQuerySet):
     def active(self) -> LiveViewerQuerySet:
         return self.filter(last_seen__gte=timezone.now() - timedelta(seconds=settings.STREAM_TIMEOUT))
 
@@ -86,17 +90,12 @@ class RecordingStatus(models.TextChoices):
     STOPPED_DISK_FULL = "disk_full", _("Stopped: disk full")
 
 
-class RecordingQuerySet(models.QuerySet):
+class RecordingQuerySet(CameraScopedQuerySet):
     def active(self, at=None) -> RecordingQuerySet:
         at = at or timezone.now()
         return self.filter(status=RecordingStatus.RECORDING, start_time__lte=at).filter(
             Q(end_time__isnull=True) | Q(end_time__gt=at)
         )
-
-    def visible_to(self, user) -> RecordingQuerySet:
-        from cameras.models import Camera
-
-        return self.filter(camera__in=Camera.objects.visible_to(user))
 
     def overlapping(self, camera_id: int, start, end) -> RecordingQuerySet:
         """Recordings of a camera whose span meets [start, end)."""
@@ -190,6 +189,8 @@ class Segment(models.Model):
     # continuous recording is turned off. Other segments live only as long as a recording covers them.
     # The file name carries the same class (`.c.mp4`), so a re-indexed file keeps it (see recordings.index).
     continuous = models.BooleanField(_("continuous"), default=False)
+
+    objects = CameraScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("segment")

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from cameras import services
 from cameras.models import DiscoveredDevice, DiscoveredStream, DiscoveryJob
-from lprnvr.api import IsAdmin
+from lprnvr.api import IsAdmin, RestrictedViewSetMixin
 
 from .serializers import CameraListSerializer
 
@@ -217,32 +217,33 @@ class DiscoverView(APIView):
 
 
 @extend_schema_view(get=extend_schema(tags=["discovery"]))
-class DiscoveryJobListView(generics.ListAPIView):
+class DiscoveryJobListView(RestrictedViewSetMixin, generics.ListAPIView):
     """The latest 200 jobs, newest first."""
 
     permission_classes = [IsAdmin]
     serializer_class = DiscoveryJobSerializer
+    queryset = DiscoveryJob.objects.select_related("requested_by")
 
     def get_queryset(self):
-        return DiscoveryJob.objects.select_related("requested_by").order_by("-created_at")[:200]
+        return super().get_queryset().order_by("-created_at")[:200]
 
 
 @extend_schema_view(get=extend_schema(tags=["discovery"]))
-class DiscoveryJobDetailView(generics.RetrieveAPIView):
+class DiscoveryJobDetailView(RestrictedViewSetMixin, generics.RetrieveAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveryJobDetailSerializer
     queryset = DiscoveryJob.objects.select_related("requested_by").prefetch_related("devices__streams")
 
 
 @extend_schema_view(get=extend_schema(tags=["discovery"]))
-class DiscoveredDeviceListView(generics.ListAPIView):
+class DiscoveredDeviceListView(RestrictedViewSetMixin, generics.ListAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveredDeviceSerializer
     queryset = DiscoveredDevice.objects.prefetch_related("streams").all()
 
 
 @extend_schema_view(get=extend_schema(tags=["discovery"]))
-class DiscoveredDeviceDetailView(generics.RetrieveAPIView):
+class DiscoveredDeviceDetailView(RestrictedViewSetMixin, generics.RetrieveAPIView):
     permission_classes = [IsAdmin]
     serializer_class = DiscoveredDeviceSerializer
     queryset = DiscoveredDevice.objects.prefetch_related("streams").all()

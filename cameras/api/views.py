@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from cameras import services
 from cameras.models import Camera
+from lprnvr.api import RestrictedViewSetMixin
 from recordings.selectors import with_media_status
 
 from .serializers import CameraListSerializer, CameraSerializer
@@ -20,16 +21,17 @@ class ReadOrAdmin(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or request.user.is_admin
 
 
-class CameraViewSet(viewsets.ModelViewSet):
+class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """Cameras: everybody reads the ones they may see; administrators create, edit and delete."""
 
+    queryset = Camera.objects.all()
     serializer_class = CameraSerializer
     permission_classes = [ReadOrAdmin]
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
-        cameras = Camera.objects.visible_to(self.request.user)
+        cameras = super().get_queryset()
         if self.action == "list":
             cameras = cameras.in_service()  # retired cameras stay reachable by id (their video is kept)
         return with_media_status(cameras)

@@ -1,14 +1,15 @@
-"""Every endpoint of the foundation x anonymous/viewer/user/admin, with the expected status.
+"""The foundation's doors (accounts, cameras, discovery, health, schema, the admin site's own pages
+and the accounts/cameras model pages) x anonymous/viewer/user/admin, with the expected status.
 
-The README's permission matrix is the human version of this table.
+The README's permission matrix is the human version of this table; `lprnvr.tests.matrix` runs it.
 """
 
 import pytest
 
+from cameras.models import DiscoveredDevice, DiscoveredStream, DiscoveryJob
 from cameras.tests.factories import CameraFactory
-from conftest import client_for
-
-ROLES = ("anonymous", "viewer", "user", "admin")
+from lprnvr.tests import matrix
+from lprnvr.tests.matrix import LOGIN, model_admin
 
 
 @pytest.fixture
@@ -20,7 +21,18 @@ def world(make_user):
         users[role].cameras.add(assigned)
     other = make_user("viewer", username="m-other")
     other.cameras.add(assigned)
-    return {"assigned": assigned, "unassigned": unassigned, "users": users, "other": other}
+    job = DiscoveryJob.objects.create(network_range="127.0.0.0/30")
+    device = DiscoveredDevice.objects.create(ip="127.0.0.63")
+    stream = DiscoveredStream.objects.create(device=device, channel=1)
+    names = {
+        "other": other.id,
+        "assigned": assigned.id,
+        "unassigned": unassigned.id,
+        "discovery_job": job.id,
+        "device": device.id,
+        "stream": stream.id,
+    }
+    return {"users": users, "names": names}
 
 
 # (method, path template, body, expected for anonymous, viewer, user, admin)
@@ -38,21 +50,48 @@ MATRIX = [
     ("get", "/api/cameras/{unassigned}/", None, (401, 404, 404, 200)),
     ("patch", "/api/cameras/{assigned}/", {"name": "renamed"}, (401, 403, 403, 200)),
     ("delete", "/api/cameras/{assigned}/", None, (401, 403, 403, 204)),
+    ("get", "/api/cameras/discover", None, (401, 403, 403, 400)),  # the range is required
+    ("post", "/api/cameras/discover", {"network_range": ""}, (401, 403, 403, 400)),
+    ("get", "/api/cameras/discovery/jobs", None, (401, 403, 403, 200)),
+    ("get", "/api/cameras/discovery/jobs/{discovery_job}", None, (401, 403, 403, 200)),
+    ("get", "/api/cameras/discovery/devices", None, (401, 403, 403, 200)),
+    ("get", "/api/cameras/discovery/devices/{device}", None, (401, 403, 403, 200)),
+    ("post", "/api/cameras/discovery/adopt", {}, (401, 403, 403, 400)),
+    ("post", "/api/auth/login", {"username": "m-admin", "password": "wrong"}, (401, 401, 401, 401)),
+    ("post", "/api/auth/refresh", {"refresh": "not-a-token"}, (401, 401, 401, 401)),
     ("post", "/api/auth/logout", None, (401, 200, 200, 200)),
     ("post", "/api/auth/register", {"username": "newbie", "password": "s3cret-pass-x"}, (401, 403, 403, 201)),
     ("get", "/health", None, (200, 200, 200, 200)),
     ("get", "/stats", None, (401, 200, 200, 200)),
     ("get", "/api/schema/", None, (200, 200, 200, 200)),
     ("get", "/api/docs/", None, (200, 200, 200, 200)),
+    ("post", "/i18n/setlang/", {"language": "es"}, (302, 302, 302, 302)),
+    # The admin site's own pages: every role signs in (for the Live view and Player) ...
+    ("get", "/admin/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/login/", None, (200, LOGIN, LOGIN, LOGIN)),
+    ("post", "/admin/logout/", {}, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/password_change/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/password_change/done/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/jsi18n/", None, (LOGIN, 200, 200, 200)),
+    # ... but sees no app and no model, and no row through the autocomplete or "view on site".
+    (
+        "get",
+        "/admin/autocomplete/?app_label=accounts&model_name=user&field_name=cameras",
+        None,
+        (LOGIN, 403, 403, 200),
+    ),
+    ("get", "/admin/r/1/1/", None, (LOGIN, 404, 404, 404)),
+    ("get", "/admin/cameras/", None, (LOGIN, 404, 404, 200)),
+    ("get", "/admin/no-such-page/", None, (LOGIN, 404, 404, 404)),
+    *model_admin("accounts/user", "other"),
+    ("get", "/admin/accounts/user/{other}/password/", None, (LOGIN, 403, 403, 200)),
+    *model_admin("cameras/camera", "assigned"),
+    *model_admin("cameras/discoveryjob", "discovery_job", add=403),
+    *model_admin("cameras/discovereddevice", "device", add=403),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, *_ in MATRIX])
+@matrix.parametrize(MATRIX)
 def test_matrix(world, role, method, path, body, expected):
-    user = None if role == "anonymous" else world["users"][role]
-    client = client_for(user)
-    url = path.format(other=world["other"].id, assigned=world["assigned"].id, unassigned=world["unassigned"].id)
-    response = getattr(client, method)(url, body, format="json") if body else getattr(client, method)(url)
-    assert response.status_code == expected[ROLES.index(role)], response.content
+    matrix.check(role, world["users"], method, path, body, expected, world["names"])

@@ -43,10 +43,11 @@ class PlateSerializer(serializers.ModelSerializer):
             "owner",
             "notes",
             "cameras",
+            "delete_requested",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "cameras", "created_at", "updated_at"]
+        read_only_fields = ["id", "cameras", "delete_requested", "created_at", "updated_at"]
 
     def validate_number(self, value):
         qs = Plate.objects.filter(number=value)
@@ -107,12 +108,18 @@ class SyncSerializer(serializers.Serializer):
     converge = serializers.BooleanField(default=False)
     remove_unexpected = serializers.BooleanField(default=False)
     allow_empty = serializers.BooleanField(default=False)
+    confirm_wipe = serializers.BooleanField(
+        default=False, help_text=_("Administrators: allow removing more than half of the camera's list.")
+    )
 
 
 class RestoreSerializer(serializers.Serializer):
     cameras = CameraRefsField(required=False, help_text=_("Default: the camera the backup came from."))
     replace_all = serializers.BooleanField(default=False, help_text=_("Also delete plates the backup lacks."))
     allow_empty = serializers.BooleanField(default=False, help_text=_("Needed to restore an empty backup."))
+    confirm_wipe = serializers.BooleanField(
+        default=False, help_text=_("Administrators: allow removing more than half of a camera's list.")
+    )
 
 
 class JobItemSerializer(serializers.ModelSerializer):
@@ -198,9 +205,7 @@ class JobDetailSerializer(JobSerializer):
         fields = [*JobSerializer.Meta.fields, "cameras"]
 
     def get_cameras(self, job) -> JobCameraDetailSerializer(many=True):
-        from ..selectors import job_cameras_visible_to
-
-        rows = job_cameras_visible_to(self.context["request"].user, job).prefetch_related("items")
+        rows = job.cameras.visible_to(self.context["request"].user).prefetch_related("items")
         return JobCameraDetailSerializer(rows, many=True).data
 
 

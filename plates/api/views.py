@@ -22,17 +22,12 @@ from rest_framework.response import Response
 
 from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
+from lprnvr.api import RestrictedViewSetMixin
 
 from .. import backups, services
 from ..clients import isapi
-from ..models import Plate, PlateBackup, Source
-from ..selectors import (
-    anpr_cameras_visible_to,
-    backups_visible_to,
-    jobs_visible_to,
-    plates_visible_to,
-    resolve_cameras_for,
-)
+from ..models import AnprCamera, Plate, PlateBackup, PlateJob, Source
+from ..selectors import resolve_cameras_for
 from . import serializers as s
 from .authentication import DigestAuthentication
 from .results import job_url, with_progress
@@ -92,14 +87,15 @@ _job_accepted = {202: s.JobAcceptedSerializer}
     destroy=extend_schema(responses={202: s.JobAcceptedSerializer, 204: None}),
 )
 @extend_schema(tags=["plates"])
-class PlateViewSet(viewsets.ModelViewSet):
+class PlateViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Plate.objects.all()
     serializer_class = s.PlateSerializer
     permission_classes = [ReadOrOperate]
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        qs = plates_visible_to(self.request.user).prefetch_related("assignments")
+        qs = super().get_queryset().prefetch_related("assignments")
         params = self.request.query_params
         if q := params.get("q"):
             qs = qs.filter(number__icontains=q.replace("-", "").replace(" ", "")) | qs.filter(owner__icontains=q)
@@ -120,9 +116,6 @@ class PlateViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return s.PlateCreateSerializer if self.action == "create" else s.PlateSerializer
 
-    def _plate_cameras(self, plate: Plate) -> list[Camera]:
-        return list(Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True))
-
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -138,29 +131,24 @@ class PlateViewSet(viewsets.ModelViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         plate = self.get_object()
-        cameras = self._plate_cameras(plate)
-        require_manageable(request, cameras)
-        if "number" in request.data and request.data["number"] != plate.number:
+        if isinstance(request.data, dict) and "number" in request.data and request.data["number"] != plate.number:
             raise exceptions.ValidationError({"number": [_("Use /api/plates/rename to change a plate's number.")]})
         serializer = self.get_serializer(plate, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            plate = serializer.save()
-            job = services.push_plates(cameras=cameras, numbers=[plate.number], user=request.user) if cameras else None
+        job = services.update_plate(plate=plate, changes=serializer.validated_data, user=request.user)
+        plate.refresh_from_db()
         data = s.PlateSerializer(plate).data
         if job:
             data["job"] = job.pk
         return Response(data)
 
     def destroy(self, request, *args, **kwargs):
+        """Delete a plate: 204 when no camera held it, else 202 with the job that takes it off every
+        camera holding it (the row goes once they confirm)."""
         plate = self.get_object()
-        cameras = self._plate_cameras(plate)
-        require_manageable(request, cameras)
-        if not cameras and not plate.assignments.exists():
-            plate.delete()
+        job = services.delete_plates(plates=[plate], user=request.user)
+        if job is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        with transaction.atomic():
-            job = services.remove_plates(cameras=cameras, numbers=[plate.number], user=request.user)
         return accepted(job)
 
     @extend_schema(request=s.PushSerializer, responses=_job_accepted)
@@ -213,14 +201,15 @@ class PlateViewSet(viewsets.ModelViewSet):
     )
 )
 @extend_schema(tags=["plates"])
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = PlateJob.objects.all()
     # A legacy client polls the job URL a 202 gave it with the same HTTP Digest credentials.
     authentication_classes = [DigestAuthentication, RevocableJWTAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        qs = with_progress(jobs_visible_to(self.request.user).select_related("requested_by"))
+        qs = with_progress(super().get_queryset().select_related("requested_by"))
         params = self.request.query_params
         if value := params.get("status"):
             qs = qs.filter(status=value)
@@ -235,15 +224,16 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["plates"])
-class AnprCameraViewSet(viewsets.ReadOnlyModelViewSet):
+class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Cameras as plate-list devices: firmware family, last sync, drift, credential trouble."""
 
+    queryset = AnprCamera.objects.select_related("camera")
     serializer_class = s.AnprCameraSerializer
     permission_classes = [ReadOrOperate]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return anpr_cameras_visible_to(self.request.user).order_by("camera__ip", "camera__http_port")
+        return super().get_queryset().order_by("camera__ip", "camera__http_port")
 
     def get_object(self):
         # Any camera the user sees can be synced or backed up; its ANPR row is made on first use.
@@ -283,13 +273,11 @@ class AnprCameraViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["plates"])
-class BackupViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class BackupViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = PlateBackup.objects.all()
     serializer_class = s.BackupSerializer
     permission_classes = [ReadOrOperate]
     lookup_value_regex = r"\d+"
-
-    def get_queryset(self):
-        return backups_visible_to(self.request.user)
 
     @extend_schema(
         parameters=[OpenApiParameter("normalized", bool, description="Our normalised copy instead of the device's")],
@@ -329,13 +317,10 @@ class BackupViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retri
                 cameras=cameras,
                 replace_all=data.validated_data["replace_all"],
                 allow_empty=data.validated_data["allow_empty"],
+                confirm_wipe=data.validated_data["confirm_wipe"],
                 backup=backup,
                 user=request.user,
             )
         except backups.BackupError as exc:
             raise exceptions.ValidationError({"allow_empty": [str(exc)]}) from exc
         return accepted(job)
-
-
-def get_job_or_404(request, pk):
-    return get_object_or_404(jobs_visible_to(request.user), pk=pk)

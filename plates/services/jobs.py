@@ -21,6 +21,7 @@ from ..models import (
     PlateJobItem,
     Source,
 )
+from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe
 
 # --- Desired lists and jobs --------------------------------------------------------------------
 
@@ -43,7 +44,7 @@ def upsert_plates(numbers: list[str], *, user=None, defaults: dict | None = None
     return [existing[n] for n in dict.fromkeys(numbers)]
 
 
-def _assign(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
+def assign_plates(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
     """Set plates as desired (or to remove) on cameras' lists: one statement, however many rows."""
     AnprCamera.objects.bulk_create([AnprCamera(camera=c) for c in cameras], ignore_conflicts=True)
     if not cameras or not plates:
@@ -90,7 +91,7 @@ def _insert_items(job: PlateJob, items: list[tuple[str, str, str]]) -> None:
         cursor.execute(f"INSERT INTO {item_table} ({columns}) {source}", [data, job.pk])
 
 
-def _create_job(
+def create_job(
     *,
     operation: str,
     cameras: list[Camera],
@@ -100,6 +101,7 @@ def _create_job(
     params: dict | None = None,
     enqueue: bool = True,
 ) -> PlateJob:
+    """A job with one row per camera and its per-plate rows; each camera's task is enqueued on commit."""
     job = PlateJob.objects.create(
         operation=operation,
         source=source,
@@ -141,8 +143,9 @@ def push_plates(
 ) -> PlateJob:
     """Add plates to cameras' lists (present exactly once) and push them."""
     plates = upsert_plates(numbers, user=user, defaults=defaults)
-    _assign(cameras, plates, desired=True)
-    return _create_job(
+    Plate.objects.filter(pk__in=[p.pk for p in plates], delete_requested=True).update(delete_requested=False)
+    assign_plates(cameras, plates, desired=True)
+    return create_job(
         operation=Operation.ADD,
         cameras=cameras,
         items=[(Operation.ADD, p.number, "") for p in plates],
@@ -156,8 +159,8 @@ def push_plates(
 def remove_plates(*, cameras: list[Camera], numbers: list[str], user=None, source: str = Source.API) -> PlateJob:
     """Take plates off cameras' lists and delete every record of them from the cameras."""
     plates = upsert_plates(numbers, user=user)
-    _assign(cameras, plates, desired=False)
-    return _create_job(
+    assign_plates(cameras, plates, desired=False)
+    return create_job(
         operation=Operation.DELETE,
         cameras=cameras,
         items=[(Operation.DELETE, p.number, "") for p in plates],
@@ -165,6 +168,39 @@ def remove_plates(*, cameras: list[Camera], numbers: list[str], user=None, sourc
         source=source,
         params={"plates": [p.number for p in plates]},
     )
+
+
+PLATE_FIELDS = ("list_type", "valid_from", "valid_until", "owner", "notes")
+
+
+@transaction.atomic
+def update_plate(*, plate: Plate, changes: dict, user=None, source: str = Source.API) -> PlateJob | None:
+    """Change a plate's row (list type, validity, owner, notes) and push it to every camera whose
+    list holds it. Refused (OutOfScope) for a user when one of those cameras is not theirs."""
+    ensure_confined(user=user, numbers=[plate.number])
+    for name, value in changes.items():
+        if name in PLATE_FIELDS:
+            setattr(plate, name, value)
+    plate.save()
+    cameras = list(Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True))
+    return push_plates(cameras=cameras, numbers=[plate.number], user=user, source=source) if cameras else None
+
+
+@transaction.atomic
+def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -> PlateJob | None:
+    """Delete plates: taken off every camera whose list holds them, by one removal job; each row goes
+    once every camera confirmed its removal (until then it is the tombstone convergence works from).
+    Plates on no camera's list are deleted at once (None is returned when that is all of them)."""
+    numbers = [p.number for p in plates]
+    ensure_confined(user=user, numbers=numbers)
+    held = set(CameraPlate.objects.filter(plate__in=plates).values_list("plate_id", flat=True))
+    Plate.objects.filter(pk__in=[p.pk for p in plates if p.pk not in held]).delete()
+    numbers = [p.number for p in plates if p.pk in held]
+    if not numbers:
+        return None
+    cameras = cameras_holding(numbers)
+    Plate.objects.filter(number__in=numbers).update(delete_requested=True)
+    return remove_plates(cameras=cameras, numbers=numbers, user=user, source=source)
 
 
 @transaction.atomic
@@ -184,10 +220,11 @@ def rename_plates(*, cameras: list[Camera], renames: list[Rename], user=None, so
             else {}
         )
         (new_plate,) = upsert_plates([r.new], user=user, defaults=copied)
+        Plate.objects.filter(pk=new_plate.pk, delete_requested=True).update(delete_requested=False)
         (old_plate,) = upsert_plates([r.old], user=user)
-        _assign(cameras, [new_plate], desired=True)
-        _assign(cameras, [old_plate], desired=False)
-    return _create_job(
+        assign_plates(cameras, [new_plate], desired=True)
+        assign_plates(cameras, [old_plate], desired=False)
+    return create_job(
         operation=Operation.RENAME,
         cameras=cameras,
         items=[(Operation.RENAME, r.old, r.new) for r in renames],
@@ -204,19 +241,27 @@ def sync_cameras(
     converge: bool = False,
     remove_unexpected: bool = False,
     allow_empty: bool = False,
+    confirm_wipe: bool = False,
     user=None,
     source: str = Source.API,
 ) -> PlateJob:
-    """Read each camera's list and report drift; with `converge`, make it match its desired list."""
+    """Read each camera's list and report drift; with `converge`, make it match its desired list.
+    A converge that would remove most of a camera's list stops unless `confirm_wipe` (admins only)."""
+    ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
     for camera in cameras:
         AnprCamera.objects.get_or_create(camera=camera)
-    return _create_job(
+    return create_job(
         operation=Operation.CONVERGE if converge else Operation.SYNC,
         cameras=cameras,
         items=[],
         user=user,
         source=source,
-        params={"converge": converge, "remove_unexpected": remove_unexpected, "allow_empty": allow_empty},
+        params={
+            "converge": converge,
+            "remove_unexpected": remove_unexpected,
+            "allow_empty": allow_empty,
+            "confirm_wipe": confirm_wipe,
+        },
     )
 
 

@@ -56,6 +56,26 @@ class EmptyListGuard(isapi.PermanentError):
     """Converging to an empty list would wipe a camera that holds plates: needs `allow_empty`."""
 
 
+class WipeGuard(isapi.PermanentError):
+    """A converge or restore would remove most of a camera's list: needs `confirm_wipe` (admins)."""
+
+
+WIPE_MIN_PLATES = 10  # removing more than this many, and more than half of a list, is a wipe
+
+
+def check_wipe(camera: Camera | str, *, removing: int, holding: int, params: dict) -> None:
+    """Refuse a removal of more than half of a camera's list (and more than 10 plates) unless the job
+    was created with `confirm_wipe`: a short list here (a stale backup, one plate) never wipes a gate."""
+    if params.get("confirm_wipe"):
+        return
+    if removing > WIPE_MIN_PLATES and removing * 2 > holding:
+        raise WipeGuard(
+            f"refusing to remove {removing} of the {holding} plates on camera "
+            f"{getattr(camera, 'address', camera)} "
+            "(more than half of its list): an administrator must confirm the wipe (confirm_wipe)"
+        )
+
+
 # --- Running one camera's part of a job ---------------------------------------------------------
 
 
@@ -294,6 +314,9 @@ def _drop_confirmed_removals(camera: Camera, items: _Items) -> None:
         "plate", flat=True
     )
     CameraPlate.objects.filter(camera=camera, desired=False, plate__number__in=gone).delete()
+    # A deleted plate's row goes once no camera's list holds it any more (whichever job confirmed it:
+    # the delete job, or the convergence for a camera that was off line).
+    Plate.objects.filter(number__in=gone, delete_requested=True, assignments__isnull=True).delete()
 
 
 def desired_for(camera: Camera) -> tuple[dict[str, isapi.PlateSpec], set[str]]:
@@ -324,6 +347,10 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
         )
     add = sorted(set(report["missing"]) | set(report["mismatched"]) | set(report["duplicates"]))
     remove = sorted(set(report["to_remove"]) | (set(report["unexpected"]) if remove_unexpected else set()))
+    # Plates someone deleted (tombstones) always go: a revoked plate left on a gate is the worse
+    # failure. What is held back is removing what nobody asked to remove, in bulk.
+    implicit = set(remove) - set(report["to_remove"])
+    check_wipe(camera, removing=len(implicit), holding=len(state), params=params)
     _add_items(jc, [(Operation.ADD, p) for p in add] + [(Operation.DELETE, p) for p in remove])
     if add:
         reconcile.ensure_present(
@@ -361,10 +388,10 @@ def _handle_restore(client, jc, job, camera, device, items: _Items) -> None:
     open_plates = set(_open_plates(items))
     state = reconcile.group(client.list_all())
     adds = [s for s in specs if s.plate in open_plates]
+    extra = sorted(set(state) - {s.plate for s in specs}) if replace_all else []
+    check_wipe(camera, removing=len(extra), holding=len(state), params=job.params or {})  # before any change
     reconcile.ensure_present(client, adds, items.report, current={s.plate: state.get(s.plate, []) for s in adds})
     if replace_all:
-        keep = {s.plate for s in specs}
-        extra = sorted(set(state) - keep)
         _add_items(jc, [(Operation.DELETE, p) for p in extra])
         reconcile.ensure_absent(client, extra, items.report, current={p: state[p] for p in extra})
         _drop_confirmed_removals(camera, items)

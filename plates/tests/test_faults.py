@@ -196,8 +196,8 @@ def test_a_lost_task_message_only_delays_the_job(celery_worker, doubles, setting
     cam, camera = doubles("A")
     with transaction.atomic():
         plates = services.upsert_plates(["LOST01"])
-        services._assign([camera], plates, desired=True)
-        job = services._create_job(
+        services.assign_plates([camera], plates, desired=True)
+        job = services.create_job(
             operation="add",
             cameras=[camera],
             items=[("add", "LOST01", "")],
@@ -215,7 +215,7 @@ def test_converge_retried_after_a_fault_records_each_plate_once(celery_worker, d
 
     cam, camera = doubles("B")
     with transaction.atomic():
-        services._assign([camera], services.upsert_plates(["CNV001", "CNV002"]), desired=True)
+        services.assign_plates([camera], services.upsert_plates(["CNV001", "CNV002"]), desired=True)
     cam.inject("busy", times=1, path="licensePlateAuditData/record")
     with transaction.atomic():
         job = services.sync_cameras(cameras=[camera], converge=True)

@@ -2,13 +2,13 @@
 the cameras point at a closed loopback port and the jobs are only queued)."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cameras.tests.factories import CameraFactory
-from conftest import client_for
+from lprnvr.tests import matrix
+from lprnvr.tests.matrix import LOGIN, model_admin
 from plates.models import AnprCamera, PlateBackup, PlateJob, PlateJobCamera
 from plates.tests.factories import PlateFactory
-
-ROLES = ("anonymous", "viewer", "user", "admin")
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def world(make_user, tmp_path, settings, monkeypatch):
     other_plate.assignments.create(camera=unassigned)
     free_plate = PlateFactory(number="FREE01", created_by=users["user"])
     job = PlateJob.objects.create(operation="add", requested_by=users["admin"])
-    PlateJobCamera.objects.create(job=job, camera=assigned, camera_address=assigned.address)
+    job_camera = PlateJobCamera.objects.create(job=job, camera=assigned, camera_address=assigned.address)
     other_job = PlateJob.objects.create(operation="add", requested_by=users["admin"])
     PlateJobCamera.objects.create(job=other_job, camera=unassigned, camera_address=unassigned.address)
     backup_dir = settings.BACKUPS_DIR
@@ -48,6 +48,7 @@ def world(make_user, tmp_path, settings, monkeypatch):
         "other_plate": other_plate.pk,
         "free_plate": free_plate.pk,
         "job": job.pk,
+        "job_camera": job_camera.pk,
         "other_job": other_job.pk,
         "backup": backups["backup"].pk,
         "other_backup": backups["other_backup"].pk,
@@ -97,17 +98,58 @@ MATRIX = [
     ("post", "/AddPlate", {"camaras": [U], "plates": ["ABC123"]}, (401, 403, 400, 202)),
     ("post", "/DeletePlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
     ("post", "/UpdatePlate", {"camaras": [A], "old plate": ["ABC123"], "new plate": ["ABC124"]}, (401, 403, 202, 202)),
+    # The admin site: administrators only, custom views and actions included.
+    ("get", "/admin/plates/", None, (LOGIN, 404, 404, 200)),
+    *model_admin("plates/plate", "plate"),
+    *model_admin("plates/platejob", "job", add=403),
+    *model_admin("plates/platejobcamera", "job_camera", add=403),
+    *model_admin("plates/anprcamera", "assigned", add=403),
+    *model_admin("plates/platebackup", "backup", add=403),
+    ("get", "/admin/plates/plate/import/", None, (LOGIN, 403, 403, 200)),
+    (
+        "post",
+        "/admin/plates/plate/import/",
+        {"file": lambda: SimpleUploadedFile("l.csv", CSV), "list_type": "block", "cameras": ["{assigned}"]},
+        (LOGIN, 403, 403, 302),
+    ),
+    ("get", "/admin/plates/platebackup/{backup}/download/", None, (LOGIN, 403, 403, 200)),
+    ("get", "/admin/plates/platebackup/{other_backup}/download/", None, (LOGIN, 404, 404, 200)),
+    *[
+        ("post", "/admin/plates/plate/", {"action": action, "_selected_action": ["{plate}"]}, (LOGIN, 403, 403, 200))
+        for action in ("push_to_cameras", "remove_from_cameras", "delete_selected")
+    ],
+    (
+        "post",
+        "/admin/plates/plate/",
+        {"action": "push_to_cameras", "_selected_action": ["{plate}"], "apply": "1", "cameras": ["{assigned}"]},
+        (LOGIN, 403, 403, 302),
+    ),
+    *[
+        (
+            "post",
+            "/admin/plates/anprcamera/",
+            {"action": action, "_selected_action": ["{assigned}"]},
+            (LOGIN, 403, 403, 302),
+        )
+        for action in ("sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now")
+    ],
+    *[
+        (
+            "post",
+            "/admin/plates/platebackup/",
+            {"action": action, "_selected_action": ["{backup}"]},
+            (LOGIN, 403, 403, 302),
+        )
+        for action in ("restore", "restore_replace_all", "restore_replace_all_confirm_wipe")
+    ],
 ]
+CSV = b"\xef\xbb\xbfNo.,Plate No.\r\n1,IMP123\r\n"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p} {b}" for m, p, b, _ in MATRIX])
+@matrix.parametrize(MATRIX)
 def test_matrix(world, role, method, path, body, expected, settings):
     settings.PLATES_LEGACY_WAIT = 0  # the jobs are only queued here
     settings.PLATES_CONNECT_TIMEOUT = 0.2
-    user = None if role == "anonymous" else world["users"][role]
-    client = client_for(user)
-    url = path.format(**{k: v for k, v in world.items() if k != "users"})
-    response = getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
-    assert response.status_code == expected[ROLES.index(role)], response.content
+    names = {k: v for k, v in world.items() if k != "users"}
+    matrix.check(role, world["users"], method, path, body, expected, names)

@@ -96,6 +96,8 @@ def test_plates_crud_with_filters(celery_worker, api, doubles):
     r = api.delete(f"/api/plates/{plate_id}/")
     assert finish(r).status == "succeeded"
     assert cam.plates() == []
+    assert not Plate.objects.filter(number="CRUD01").exists()  # gone once the camera confirmed
+    assert api.post("/api/plates/", {"number": "CRUD01"}, format="json").status_code == 201
     assert api.post("/api/plates/", {"number": "CRUD01"}, format="json").status_code == 400  # exists
 
 

@@ -12,12 +12,12 @@ import pytest
 from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
-from conftest import client_for
+from lprnvr.tests import matrix
+from lprnvr.tests.matrix import LOGIN, model_admin
 from recordings import services, storage
+from recordings.models import MediaChannel
 
 from .factories import RecordingFactory, make_sample_mp4, make_segment
-
-ROLES = ("anonymous", "viewer", "user", "admin")
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +35,9 @@ def world(make_user, settings, sample_mp4):
         users[role].cameras.add(assigned)
     start = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
     recs = {}
+    segments = {}
     for name, camera in (("rec", assigned), ("rec_unassigned", unassigned)):
-        make_segment(camera, start, seconds=4, sample=sample_mp4)
+        segments[name] = make_segment(camera, start, seconds=4, sample=sample_mp4)
         recs[name] = RecordingFactory(
             camera=camera,
             user=users["admin"],
@@ -53,7 +54,17 @@ def world(make_user, settings, sample_mp4):
     viewer = users["viewer"]
     token = services.signed_token(camera_id=assigned.id, user_id=viewer.id, generation=viewer.token_generation)
     export = f"camera_ip={{a}}&start={start.isoformat().replace('+00:00', 'Z')}&end={(start + timedelta(seconds=3)).isoformat().replace('+00:00', 'Z')}"
-    return {"assigned": assigned, "unassigned": unassigned, "users": users, "token": token, "export": export, **recs}
+    channel = MediaChannel.objects.create(camera=assigned)
+    return {
+        "assigned": assigned,
+        "unassigned": unassigned,
+        "users": users,
+        "token": token,
+        "export": export,
+        "segment": segments["rec"].id,
+        "channel": channel.id,
+        **recs,
+    }
 
 
 # (method, path template, body, expected for anonymous, viewer, user, admin)
@@ -82,27 +93,28 @@ MATRIX = [
     ("get", "/api/nvr/continuous/{a}", None, (401, 200, 200, 200)),
     ("put", "/api/nvr/continuous/{a}", {"continuous": True, "retention_days": 3}, (401, 403, 403, 200)),
     ("get", "/api/nvr/export?{export}", None, (401, 200, 200, 200)),
+    # The admin site: the Live view and the Player for every role (each filtered to its cameras) ...
+    ("get", "/admin/recordings/recording/live/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/recordings/recording/player/", None, (LOGIN, 200, 200, 200)),
+    # ... and nothing else.
+    ("get", "/admin/recordings/", None, (LOGIN, 404, 404, 200)),
+    *model_admin("recordings/recording", "rec"),
+    *model_admin("recordings/segment", "segment", add=403),
+    *model_admin("recordings/mediachannel", "channel"),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, *_ in MATRIX])
+@matrix.parametrize(MATRIX)
 def test_matrix(world, role, method, path, body, expected):
-    user = None if role == "anonymous" else world["users"][role]
-    client = client_for(user)
     names = {
         "a": world["assigned"].address,
         "u": world["unassigned"].address,
         "rec": world["rec"].id,
         "rec_unassigned": world["rec_unassigned"].id,
         "token": world["token"],
+        "segment": world["segment"],
+        "channel": world["channel"],
     }
     names["export"] = world["export"].format(**names)
-    url = path.format(**names)
-    if body:
-        body = {k: ([v.format(**names) for v in val] if isinstance(val, list) else val) for k, val in body.items()}
-        response = getattr(client, method)(url, body, format="json")
-    else:
-        response = getattr(client, method)(url)
-    assert response.status_code == expected[ROLES.index(role)], getattr(response, "content", b"")[:300]
+    matrix.check(role, world["users"], method, path, body, expected, names)

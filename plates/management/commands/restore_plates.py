@@ -1,11 +1,12 @@
 """Put a plate-list backup back on cameras, record by record (never a whole-list import).
 
-    python manage.py restore_plates --backup ID [--camera REF ...] [--replace-all] [--allow-empty]
+    python manage.py restore_plates --backup ID [--camera REF ...] [--replace-all] [--allow-empty] [--confirm-wipe]
     python manage.py restore_plates --file PATH --camera REF [...]
 
 Additive by default: plates in the backup are made present (once), nothing is deleted. With
 --replace-all, plates the backup lacks are deleted too; an empty backup is refused unless
---allow-empty, so an empty list never replaces a full one by accident.
+--allow-empty, so an empty list never replaces a full one by accident, and removing more than
+half of a camera's list (more than 10 plates) needs --confirm-wipe.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--camera", action="append", default=[], help="Camera ref (ip, ip:port); repeatable")
         parser.add_argument("--replace-all", action="store_true", help="Also delete plates the backup lacks")
         parser.add_argument("--allow-empty", action="store_true", help="Allow restoring an empty backup")
+        parser.add_argument(
+            "--confirm-wipe",
+            action="store_true",
+            help="Allow removing more than half of a camera's list (more than 10 plates) with --replace-all",
+        )
         parser.add_argument(
             "--queue", action="store_true", help="Hand the job to the workers instead of running it here"
         )
@@ -61,6 +67,7 @@ class Command(BaseCommand):
                     cameras=cameras,
                     replace_all=opts["replace_all"],
                     allow_empty=opts["allow_empty"],
+                    confirm_wipe=opts["confirm_wipe"],
                     backup=backup,
                     source=Source.COMMAND,
                     enqueue=opts["queue"],

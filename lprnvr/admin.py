@@ -1,0 +1,93 @@
+"""The one admin mixin every ModelAdmin uses: what the admin site serves is what the API would.
+
+Every role may sign in to the admin site (`is_staff`) for the Live view and the Player; only
+administrators reach the model pages, their actions and their custom views (anybody else: a 403
+page, and the index lists no model). Querysets, the choices of every ForeignKey / many-to-many
+field and of the forms our custom views build are restricted through the models' `visible_to` /
+`manageable_by`, and the services re-check role and camera scope as they do for the API.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+
+from .visibility import OutOfScope, is_admin
+
+
+class RestrictedAdminMixin:
+    """Apply before `admin.ModelAdmin` (or Django's UserAdmin)."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_admin(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_admin(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return is_admin(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_admin(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_admin(request.user) and super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs.none()
+
+    def _restrict_choices(self, db_field, request, kwargs) -> None:
+        related = db_field.remote_field.model._default_manager
+        if "queryset" not in kwargs and hasattr(related, "manageable_by"):
+            kwargs["queryset"] = related.manageable_by(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._restrict_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._restrict_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django looks the row up first (a redirect for a missing one): the role comes first here.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        return super().get_actions(request) if is_admin(request.user) else {}
+
+    def admin_only_view(self, view):
+        """A custom admin view (import, download, ...): signed in (admin_view), administrator role
+        (403 page otherwise), and an OutOfScope from a service shown as a message, not a 500."""
+
+        @wraps(view)
+        def inner(request, *args, **kwargs):
+            if not is_admin(request.user):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except OutOfScope as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+
+        return self.admin_site.admin_view(inner)
+
+
+class RestrictedInlineMixin:
+    """Inlines: rows and ForeignKey choices restricted as their parent page's are."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs.none()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.remote_field.model._default_manager
+        if "queryset" not in kwargs and hasattr(related, "manageable_by"):
+            kwargs["queryset"] = related.manageable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,12 @@
+"""Every URL pattern the project routes has a door in a permission matrix: adding a URL without
+saying who may use it fails here."""
+
+from lprnvr.tests import test_permission_matrix as foundation
+from lprnvr.tests.matrix import uncovered
+from plates.tests import test_permission_matrix as plates
+from recordings.tests import test_permission_matrix as recordings
+
+
+def test_every_routed_url_is_in_a_matrix():
+    missing = uncovered(foundation.MATRIX, plates.MATRIX, recordings.MATRIX)
+    assert missing == [], "URL patterns with no entry in any permission matrix:\n" + "\n".join(missing)

@@ -1,0 +1,21 @@
+"""Admin: plates with search and bulk actions (push to / remove from cameras, import CSV, delete
+through removal jobs), jobs with their per-camera results inline, drift per camera, and backups listed,
+downloadable and restorable. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
+
+from .devices import AnprCameraAdmin, PlateBackupAdmin
+from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
+from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
+
+__all__ = [
+    "AnprCameraAdmin",
+    "CameraPlateInline",
+    "CamerasForm",
+    "ImportForm",
+    "JobCameraInline",
+    "JobItemInline",
+    "PlateAdmin",
+    "PlateBackupAdmin",
+    "PlateJobAdmin",
+    "PlateJobCameraAdmin",
+    "job_links",
+]

@@ -1,0 +1,202 @@
+"""Admin for ANPR cameras (drift, sync/converge, back up now) and their backups (download, restore)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import Camera
+from lprnvr.admin import RestrictedAdminMixin
+from lprnvr.visibility import OutOfScope, is_admin
+
+from .. import backups, services
+from ..clients import isapi
+from ..models import (
+    AnprCamera,
+    PlateBackup,
+    Source,
+)
+from .plates import job_links
+
+
+@admin.register(AnprCamera)
+class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "camera",
+        "family",
+        "last_synced_at",
+        "plate_count",
+        "missing",
+        "unexpected",
+        "to_remove",
+        "duplicates",
+        "auth_state",
+        "last_sync_error",
+    ]
+    list_filter = ["family", "remove_unexpected"]
+    search_fields = ["camera__name", "camera__ip"]
+    fields = [
+        "camera",
+        "family",
+        "family_detected_at",
+        "remove_unexpected",
+        "last_synced_at",
+        "last_sync_error",
+        "plate_count",
+        "drift",
+        "auth_failed_at",
+        "auth_error",
+        "locked_until",
+    ]
+    readonly_fields = [f for f in fields if f != "remove_unexpected"]
+    actions = ["sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def _count(self, device, key):
+        return len(device.drift.get(key, []))
+
+    @admin.display(description=_("missing"))
+    def missing(self, device):
+        return self._count(device, "missing")
+
+    @admin.display(description=_("unexpected"))
+    def unexpected(self, device):
+        return self._count(device, "unexpected")
+
+    @admin.display(description=_("to remove"))
+    def to_remove(self, device):
+        return self._count(device, "to_remove")
+
+    @admin.display(description=_("duplicates"))
+    def duplicates(self, device):
+        return self._count(device, "duplicates")
+
+    @admin.display(description=_("credentials"))
+    def auth_state(self, device):
+        if device.auth_failed_at is None:
+            return _("ok")
+        return _("locked") if device.locked_until else _("refused")
+
+    def _sync(self, request, queryset, converge: bool, confirm_wipe: bool = False):
+        cameras = list(Camera.objects.manageable_by(request.user).filter(anpr__in=queryset))
+        with transaction.atomic():
+            job = services.sync_cameras(
+                cameras=cameras, converge=converge, confirm_wipe=confirm_wipe, user=request.user, source=Source.ADMIN
+            )
+        url = reverse("admin:plates_platejob_change", args=[job.pk])
+        self.message_user(request, format_html(_('Job <a href="{}">#{}</a> queued.'), url, job.pk))
+
+    @admin.action(description=_("Sync: read the cameras and report drift"))
+    def sync_report(self, request, queryset):
+        self._sync(request, queryset, converge=False)
+
+    @admin.action(description=_("Converge: make the cameras match their lists"))
+    def converge(self, request, queryset):
+        self._sync(request, queryset, converge=True)
+
+    @admin.action(description=_("Converge, confirming a wipe: may remove most of a camera's list"))
+    def converge_confirm_wipe(self, request, queryset):
+        self._sync(request, queryset, converge=True, confirm_wipe=True)
+
+    @admin.action(description=_("Credentials fixed: allow trying the cameras again"))
+    def clear_credential_failure(self, request, queryset):
+        for device in queryset.manageable_by(request.user).select_related("camera"):
+            services.clear_auth_failure(device.camera)
+
+    @admin.action(description=_("Back up now"))
+    def backup_now(self, request, queryset):
+        for device in queryset.manageable_by(request.user).select_related("camera"):
+            try:
+                backups.backup_camera(device.camera, user=request.user, source=Source.ADMIN)
+            except (isapi.ISAPIError, backups.BackupError) as exc:
+                self.message_user(request, f"{device.camera.address}: {exc}", messages.ERROR)
+
+
+@admin.register(PlateBackup)
+class PlateBackupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = ["camera_address", "created_at", "source", "plate_count", "size", "downloads"]
+    list_filter = ["source"]
+    search_fields = ["camera_address"]
+    readonly_fields = [f.name for f in PlateBackup._meta.fields]
+
+    actions = ["restore", "restore_replace_all", "restore_replace_all_confirm_wipe"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def _restore(self, request, queryset, *, replace_all: bool, confirm_wipe: bool = False):
+        jobs = []
+        for backup in queryset.manageable_by(request.user).select_related("camera"):
+            if backup.camera is None:
+                self.message_user(
+                    request, _("%(b)s: its camera is gone; restore it from the API.") % {"b": backup}, messages.ERROR
+                )
+                continue
+            try:
+                with transaction.atomic():
+                    jobs.append(
+                        backups.restore_backup(
+                            specs=backups.specs_from_file(backups.backup_path(backup)),
+                            cameras=[backup.camera],
+                            replace_all=replace_all,
+                            confirm_wipe=confirm_wipe,
+                            backup=backup,
+                            user=request.user,
+                            source=Source.ADMIN,
+                        )
+                    )
+            except (backups.BackupError, OSError, OutOfScope) as exc:
+                self.message_user(request, f"{backup}: {exc}", messages.ERROR)
+        if jobs:
+            self.message_user(request, format_html("{} {}", _("Jobs queued:"), job_links(jobs)))
+
+    @admin.action(description=_("Restore to its camera (adds and corrects, deletes nothing)"))
+    def restore(self, request, queryset):
+        self._restore(request, queryset, replace_all=False)
+
+    @admin.action(description=_("Restore to its camera, replacing its list (stops before a wipe)"))
+    def restore_replace_all(self, request, queryset):
+        self._restore(request, queryset, replace_all=True)
+
+    @admin.action(description=_("Restore to its camera, replacing its list, confirming a wipe"))
+    def restore_replace_all_confirm_wipe(self, request, queryset):
+        self._restore(request, queryset, replace_all=True, confirm_wipe=True)
+
+    @admin.display(description=_("download"))
+    def downloads(self, backup: PlateBackup):
+        raw = reverse("admin:plates_platebackup_download", args=[backup.pk])
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}?normalized=1">{}</a>', raw, _("device CSV"), raw, _("normalised")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="plates_platebackup_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk: int):
+        # Another camera's backup is the same 404 as one that does not exist; a visible one is
+        # still for administrators only (as every admin page but the Live view and the Player).
+        backup = get_object_or_404(PlateBackup.objects.visible_to(request.user), pk=pk)
+        if not is_admin(request.user):
+            raise PermissionDenied
+        file = backups.backup_path(backup, normalized=request.GET.get("normalized") == "1")
+        if not file.is_file():
+            raise Http404(_("The backup file is missing."))
+        return FileResponse(file.open("rb"), as_attachment=True, filename=file.name, content_type="text/csv")

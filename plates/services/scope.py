@@ -1,0 +1,48 @@
+"""The rule every plate operation obeys: nothing a user does changes what a camera outside their
+assignment holds or will hold.
+
+A plate's list type and validity are one row (`Plate`), pushed to every camera that holds the plate.
+So an operation that changes that row (PATCH, a restore whose records differ, delete) by a
+non-administrator is refused when the plate is also on (or being taken off) a camera they may not
+manage; the refusal names those cameras. Operations that only change the named cameras' lists
+(push, remove, rename, import of plates new here) are confined by construction. Administrators,
+and the command line / schedule (no user), reach every camera.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from cameras.models import Camera
+from lprnvr.visibility import OutOfScope, is_admin
+
+from ..models import CameraPlate
+
+
+def reaches_everything(user) -> bool:
+    return user is None or not getattr(user, "pk", None) or is_admin(user)
+
+
+def cameras_holding(numbers: list[str]) -> list[Camera]:
+    """Every camera whose list here holds these plates (or is still to have them removed)."""
+    return list(Camera.objects.filter(plate_assignments__plate__number__in=numbers).distinct().order_by("pk"))
+
+
+def ensure_confined(*, user, numbers: list[str]) -> None:
+    """Raise OutOfScope naming the cameras that hold these plates and the user may not manage."""
+    if reaches_everything(user) or not numbers:
+        return
+    manageable = Camera.objects.manageable_by(user)
+    rows = CameraPlate.objects.filter(plate__number__in=numbers).exclude(camera__in=manageable).select_related("camera")
+    others = sorted({row.camera.address for row in rows})
+    if others:
+        raise OutOfScope(
+            _("These plates are also on cameras you may not manage: %(cameras)s. Ask an administrator.")
+            % {"cameras": ", ".join(others)},
+            cameras=others,
+        )
+
+
+def ensure_may_confirm_wipe(*, user, confirm_wipe: bool) -> None:
+    if confirm_wipe and not reaches_everything(user):
+        raise OutOfScope(_("Only administrators may confirm a wipe."))
