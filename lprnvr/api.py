@@ -33,3 +33,14 @@ def client_address(request) -> str:
         if hops:
             return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def absolute_url(request, path: str) -> str:
+    """`path` as a URL to hand out: on PUBLIC_BASE_URL when set; else on the request's host when
+    ALLOWED_HOSTS names the hosts (Django has checked it); else the path alone, which browsers and
+    hls.js resolve against the page, because with ALLOWED_HOSTS=* the Host header is anybody's."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    if "*" not in settings.ALLOWED_HOSTS:
+        return request.build_absolute_uri(path)
+    return path
