@@ -133,3 +133,25 @@ def test_hls_files_answer_alike_for_an_unknown_and_an_existing_camera(api_client
         assert stranger.post(f"/api/nvr/record/{ref}", {}, format="json").status_code == 404
         assert stranger.get(f"/api/nvr/status/{ref}").status_code == 404
         assert stranger.get(f"/api/nvr/continuous/{ref}").status_code == 404
+
+
+def test_camera_addressed_endpoints_answer_404_alike_for_unknown_and_forbidden(camera, as_user, make_user):
+    from plates.models import AnprCamera
+
+    AnprCamera.objects.get_or_create(camera=camera)
+    missing = camera.pk + 1000
+    for role in ("user", "viewer"):
+        stranger = as_user(make_user(role))
+        for method, template in (
+            ("get", "/api/cameras/{}/"),
+            ("patch", "/api/cameras/{}/"),
+            ("delete", "/api/cameras/{}/"),
+            ("get", "/api/plates/cameras/{}/"),
+            ("get", "/api/plates/cameras/{}/drift/"),
+            ("post", "/api/plates/cameras/{}/backup/"),
+            ("post", "/api/plates/cameras/{}/sync/"),
+        ):
+            answers = {getattr(stranger, method)(template.format(pk), {}, format="json").status_code
+                       for pk in (camera.pk, missing)}  # fmt: skip
+            assert len(answers) == 1, (role, method, template, answers)
+            assert answers <= {404, 403}, (role, method, template, answers)
