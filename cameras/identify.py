@@ -181,7 +181,9 @@ def identify_host(
         report.channels = report.channels or len(groups)
         for index, group in enumerate(groups, start=1):
             for substream, profile in zip((False, True), group, strict=False):
-                if profile.stream_uri.lower().startswith("rtsp"):
+                # The client rewrote URIs naming another host; checked again here because the
+                # credentials are about to be put into it.
+                if profile.stream_uri.lower().startswith("rtsp") and urlsplit(profile.stream_uri).hostname == host.ip:
                     report.candidates.append(
                         Candidate(index, substream, with_credentials(profile.stream_uri, username, password), "onvif")
                     )

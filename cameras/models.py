@@ -42,12 +42,16 @@ class CameraQuerySet(models.QuerySet):
     def by_ref(self, ref: str) -> CameraQuerySet:
         """Cameras named by a reference as clients send it: `ip`, `ip:http_port` or `ip:http_port:channel`."""
         parts = str(ref).strip().split(":")
+        # ASCII digits only ("²".isdigit() is true) and short: ports and channels are small numbers.
+        numbers = [int(p) if p.isascii() and p.isdigit() and len(p) <= 9 else None for p in parts[1:]]
+        if None in numbers:
+            return self.none()
         if len(parts) == 1:
             return self.filter(ip=parts[0])
-        if len(parts) == 2 and parts[1].isdigit():
-            return self.filter(ip=parts[0], http_port=int(parts[1]))
-        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-            return self.filter(ip=parts[0], http_port=int(parts[1]), channel=int(parts[2]))
+        if len(parts) == 2:
+            return self.filter(ip=parts[0], http_port=numbers[0])
+        if len(parts) == 3:
+            return self.filter(ip=parts[0], http_port=numbers[0], channel=numbers[1])
         return self.none()
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
+
+#: The largest row id (BigAutoField: PostgreSQL bigint, SQLite INTEGER). A bigger number never
+#: reaches a query: SQLite raises on it (OverflowError) where PostgreSQL only finds nothing.
+MAX_ID = 2**63 - 1
 
 
 class RestrictedViewSetMixin:
@@ -43,3 +48,45 @@ def client_address(request) -> str:
         if hops:
             return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def absolute_url(request, path: str) -> str:
+    """`path` as a URL to hand out: on PUBLIC_BASE_URL when set; else on the request's host when
+    ALLOWED_HOSTS names the hosts (Django has checked it); else the path alone, which browsers and
+    hls.js resolve against the page, because with ALLOWED_HOSTS=* the Host header is anybody's."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    if "*" not in settings.ALLOWED_HOSTS:
+        return request.build_absolute_uri(path)
+    return path
+
+
+def as_id(value) -> int | None:
+    """`value` as a row id: ASCII digits ("²" is a digit to str.isdigit) from 1 to MAX_ID; else None."""
+    text = str(value).strip()
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        if 1 <= number <= MAX_ID:
+            return number
+    return None
+
+
+def id_param(request, name: str) -> int | None:
+    """The query parameter `name` as a row id; None when absent; 400 naming it when it is not an id."""
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    number = as_id(value)
+    if number is None:
+        message = _("Must be an id: a whole number from 1 to %(max)s.") % {"max": MAX_ID}
+        raise exceptions.ValidationError({name: [message]})
+    return number
+
+
+class IdField(serializers.IntegerField):
+    """A row id in a request body: 1 to MAX_ID."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)

@@ -6,11 +6,12 @@ system runs on embedded defaults: SQLite under `var/` and a Celery broker on the
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+
+from lprnvr.secret_files import persistent_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,20 +22,35 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _persistent_secret(name: str) -> str:
-    """A secret generated once and kept under var/, for installs that set none."""
-    path = VAR_DIR / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = env.str("SECRET_KEY", default="") or _persistent_secret("secret_key")
+SECRET_KEY = env.str("SECRET_KEY", default="") or persistent_secret(VAR_DIR / "secret_key")
 DEBUG = env.bool("DEBUG", default=False)
-# A self-hosted appliance is reached by its LAN address, which we cannot know in advance.
+# A self-hosted appliance is reached by its LAN address, which we cannot know in advance: "*" by
+# default. Deployments set the names they are reached by; with "*" the Host header is not trusted to
+# build absolute URLs (see PUBLIC_BASE_URL).
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+if "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]"]  # healthchecks and `manage.py` tools on the box
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The URL clients reach this server by (e.g. https://nvr.example.com): absolute URLs handed out (the
+# live `hls_url`) are built from it. Empty: from the request's Host when ALLOWED_HOSTS names the
+# hosts, else a path only (an arbitrary Host header never ends up in a URL we hand out).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+
+# --- TLS deployment (behind a reverse proxy that terminates HTTPS) ----------------------------
+# Trust X-Forwarded-Proto from the proxy (only behind one that sets it, never exposed directly).
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS: cookies only over TLS and HSTS (sent on requests Django sees as secure: behind a
+# proxy, that needs TRUST_X_FORWARDED_PROTO). Redirecting plain HTTP is usually the proxy's job.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]  # the container healthcheck calls plain HTTP on loopback
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -143,7 +159,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # --- Credentials at rest -------------------------------------------------------------------
 # Fernet keys, newest first: the first encrypts, all decrypt (MultiFernet), so a key can be
 # rotated by prepending a new one and running `manage.py rotate_encryption_keys`.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [_persistent_secret("field_encryption_key")]
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    persistent_secret(VAR_DIR / "field_encryption_key")
+]
 
 # --- Cache (login throttling, discovery results) ---------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -196,7 +214,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["lprnvr.parsers.JSONObjectParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lprnvr.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

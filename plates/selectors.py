@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cameras.models import Camera
+from lprnvr.api import as_id
 
 
 @dataclass
@@ -23,7 +24,10 @@ def resolve_cameras_for(user, refs: list) -> CameraResolution:
     manageable = set(Camera.objects.manageable_by(user).values_list("pk", flat=True))
     for ref in refs:
         text = str(ref).strip()
-        found = list(visible.filter(pk=int(text))) if text.isdigit() else list(visible.by_ref(text))
+        if text.isdigit():  # an id (or digits that are none: unknown)
+            found = list(visible.filter(pk=pk)) if (pk := as_id(text)) else []
+        else:
+            found = list(visible.by_ref(text))
         if not found:
             out.unknown.append(text)
             continue

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from cameras import services
 from cameras.models import DiscoveredDevice, DiscoveredStream, DiscoveryJob
-from lprnvr.api import IsAdmin, RestrictedViewSetMixin
+from lprnvr.api import IdField, IsAdmin, RestrictedViewSetMixin
 
 from .serializers import CameraListSerializer
 
@@ -146,8 +146,8 @@ class DiscoverRequestSerializer(serializers.Serializer):
 
 
 class AdoptRequestSerializer(serializers.Serializer):
-    devices = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
-    streams = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=5000)
+    devices = serializers.ListField(child=IdField(), required=False, max_length=1000)
+    streams = serializers.ListField(child=IdField(), required=False, max_length=5000)
     username = serializers.CharField(required=False, allow_blank=True, max_length=128)
     password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False)
 

@@ -8,7 +8,11 @@ The library's traps (see docs/discovery.md) and what this module does about them
   on the camera; our subclass does neither. Importing `onvif` calls logging.basicConfig: we import it
   with the root logger saved and restored;
 - the WSDLs reference a few remote schemas: the transport refuses to fetch any remote document, so a
-  scan never leaves the scanned network (and never waits on the internet).
+  scan never leaves the scanned network (and never waits on the internet);
+- the device names the addresses of its services (GetCapabilities XAddrs) and streams (GetStreamUri):
+  every request carries the WS-UsernameToken, and the stream URIs get the password, so an answer naming
+  another host would send the site's credentials there. Such an address is rewritten to the device's
+  own (see `on_device`), and the transport refuses to post anywhere else or to follow a redirect.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -85,7 +90,38 @@ def default_wsdl_dir() -> str:
     raise DeviceError("ONVIF WSDL files not found; set ONVIF_WSDL_DIR")
 
 
-def _transport(timeout: float):
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def on_device(url: str, host: str, port: int) -> str:
+    """`url` if it names `host`; else the same path and query on `host` (an XAddr: at `port`, the port
+    that answered; a stream URI: at the URI's own port).
+
+    Rewritten rather than refused: cameras behind NAT, with a second interface or a stale network
+    setting name an address we cannot use, and the device itself is what was scanned. Either way the
+    credentials only ever go to the address being identified.
+    """
+    try:
+        parts = urlsplit(url)
+        url_port = parts.port
+    except ValueError:
+        parts, url_port = urlsplit(""), None
+    if parts.scheme and (parts.hostname or "").lower() == host.lower():
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
+    if parts.scheme.lower() in ("rtsp", "rtsps"):
+        netloc = f"{host}:{url_port}" if url_port else host
+        scheme = parts.scheme.lower()
+    else:
+        netloc, scheme = f"{host}:{port}", "https" if port == 443 else "http"
+    logger.info("ONVIF %s named another host (%s): using the device's own address", host, _host(url) or "none")
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _transport(timeout: float, *, device_host: str | None = None):
     from zeep.transports import Transport
 
     class LocalOnlyTransport(Transport):
@@ -96,8 +132,15 @@ def _transport(timeout: float):
                 raise DeviceProtocolError("refusing to fetch a remote schema")
             return super().load(url)
 
+        def post(self, address, message, headers):
+            # Every operation carries the WS-UsernameToken: it goes to the device being identified only.
+            if device_host is not None and _host(str(address)) != device_host.lower():
+                raise DeviceProtocolError("refusing to send an ONVIF request to another host")
+            return super().post(address, message, headers)
+
     session = requests.Session()
     session.trust_env = False  # no proxies from the environment: talk to the device directly
+    session.max_redirects = 0  # a redirect would carry the SOAP body (and its token) to where it points
     return LocalOnlyTransport(session=session, timeout=timeout, operation_timeout=timeout)
 
 
@@ -134,7 +177,8 @@ def _camera_class():
             for name in capabilities:
                 capability = capabilities[name]
                 if name.lower() in SERVICES and capability is not None and "XAddr" in capability:
-                    self.xaddrs[SERVICES[name.lower()]["ns"]] = capability["XAddr"]
+                    xaddr = on_device(_text(capability["XAddr"]), self.host, self.port)
+                    self.xaddrs[SERVICES[name.lower()]["ns"]] = xaddr
 
         def create_onvif_service(self, name, from_template=True, portType=None):
             # As the stock method, but on a WSDL parsed once per process (parsing is ~70% of a probe's CPU).
@@ -226,7 +270,7 @@ def probe(
             username,
             password,
             wsdl_dir=wsdl_dir or default_wsdl_dir(),
-            transport=_transport(timeout),
+            transport=_transport(timeout, device_host=host),
             adjust_time=adjust_time,
         )
         info = camera.devicemgmt.GetDeviceInformation()
@@ -267,7 +311,7 @@ def probe(
                     "ProfileToken": item.token,
                 }
             )
-            item.stream_uri = _text(getattr(uri, "Uri", ""))
+            item.stream_uri = on_device(_text(getattr(uri, "Uri", "")), host, port) if getattr(uri, "Uri", "") else ""
             device.profiles.append(item)
     except Exception as exc:
         raise _translate(exc) from None

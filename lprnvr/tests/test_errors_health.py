@@ -63,22 +63,30 @@ def test_507_shape():
     assert response.data["code"] == "insufficient_storage"
 
 
-def test_health_ok(api_client):
+def test_health_ok(api_client, as_user, admin_user):
     response = api_client.get("/health")
     assert response.status_code == 200, response.json()
-    assert set(response.json()["checks"]) == {"database", "broker", "disk", "recordings", "ffmpeg"}
+    assert response.json() == {"status": "ok"}  # anonymous: the status, no paths or byte counts
+    detail = as_user(admin_user).get("/health")
+    assert set(detail.json()["checks"]) == {"database", "broker", "disk", "recordings", "ffmpeg"}
 
 
-def test_health_503_names_failing_part(api_client, settings):
+def test_health_503_names_failing_part_to_admins_only(api_client, as_user, admin_user, make_user, settings):
     settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
     response = api_client.get("/health")
     assert response.status_code == 503
-    assert response.json()["failing"] == ["ffmpeg"]
+    assert response.json() == {"status": "failing"}
+    assert as_user(make_user("viewer")).get("/health").json() == {"status": "failing"}
+    detail = as_user(admin_user).get("/health")
+    assert detail.status_code == 503 and detail.json()["failing"] == ["ffmpeg"]
 
 
-def test_health_disk_floor(api_client, settings):
+def test_health_disk_floor(api_client, as_user, admin_user, settings):
     settings.DISK_FREE_FLOOR_BYTES = 1 << 62
-    response = api_client.get("/health")
+    anonymous = api_client.get("/health")
+    assert anonymous.status_code == 503
+    assert str(settings.RECORDINGS_DIR) not in anonymous.content.decode()
+    response = as_user(admin_user).get("/health")
     assert response.status_code == 503
     assert "disk" in response.json()["failing"]
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
-from lprnvr.api import RestrictedViewSetMixin
+from lprnvr.api import RestrictedViewSetMixin, id_param
 
 from .. import backups, services
 from ..clients import isapi
@@ -101,8 +101,8 @@ class PlateViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             qs = qs.filter(number__icontains=q.replace("-", "").replace(" ", "")) | qs.filter(owner__icontains=q)
         if list_type := params.get("list_type"):
             qs = qs.filter(list_type=list_type)
-        if (camera := params.get("camera")) and camera.isdigit():
-            qs = qs.filter(assignments__camera_id=int(camera), assignments__desired=True)
+        if camera := id_param(self.request, "camera"):
+            qs = qs.filter(assignments__camera_id=camera, assignments__desired=True)
         if owner := params.get("owner"):
             qs = qs.filter(owner__icontains=owner)
         if valid_on := params.get("valid_on"):
@@ -215,8 +215,8 @@ class JobViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
             qs = qs.filter(status=value)
         if value := params.get("operation"):
             qs = qs.filter(operation=value)
-        if (value := params.get("camera")) and value.isdigit():
-            qs = qs.filter(cameras__camera_id=int(value)).distinct()
+        if camera := id_param(self.request, "camera"):
+            qs = qs.filter(cameras__camera_id=camera).distinct()
         return qs.order_by("-created_at", "-id")[:500] if self.action == "list" else qs
 
     def get_serializer_class(self):

@@ -19,13 +19,14 @@ the devices comes from the research report (`shared/isapi/REPORT.md`):
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from django.utils.crypto import salted_hmac
 
 from cameras.clients import isapi as device_isapi
 from cameras.clients.isapi import (
@@ -418,8 +419,12 @@ def _xml_escape(value: str) -> str:
 
 
 def credentials_fingerprint(username: str, password: str) -> str:
-    """A stable, non-reversible tag for a credential pair (to notice that credentials changed)."""
-    return hashlib.sha256(f"{username}\0{password}".encode()).hexdigest()[:16]
+    """A stable, non-reversible tag for a credential pair (to notice that credentials changed).
+
+    Keyed with SECRET_KEY (HMAC): a stored tag cannot be checked against guessed passwords offline.
+    """
+    tag = salted_hmac("plates.credentials_fingerprint", f"{username}\0{password}", algorithm="sha256")
+    return tag.hexdigest()[:32]
 
 
 _clients: dict[tuple, ISAPIClient] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -114,6 +115,28 @@ def claim_camera(camera_id: int) -> str | None:
         .update(lease_owner=token, lease_until=now + timedelta(seconds=settings.PLATES_CAMERA_LEASE))
     )
     return token if got else None
+
+
+class LeaseLost(Exception):
+    """The camera's lease passed to another job: this attempt stops where it is."""
+
+
+class CameraLease:
+    """A held camera lease, renewed while the attempt works (`keep()` after each batch): an attempt
+    longer than PLATES_CAMERA_LEASE keeps the camera, and one whose lease was taken stops."""
+
+    def __init__(self, camera_id: int, token: str):
+        self.camera_id, self.token = camera_id, token
+        self._renewed = time.monotonic()
+
+    def keep(self) -> None:
+        """Renew once a quarter of the lease has passed; LeaseLost if another holder has it now."""
+        if time.monotonic() - self._renewed < settings.PLATES_CAMERA_LEASE / 4:
+            return
+        until = timezone.now() + timedelta(seconds=settings.PLATES_CAMERA_LEASE)
+        if not AnprCamera.objects.filter(pk=self.camera_id, lease_owner=self.token).update(lease_until=until):
+            raise LeaseLost(f"camera {self.camera_id}: its lease was taken over by another job")
+        self._renewed = time.monotonic()
 
 
 def release_camera(camera_id: int, token: str) -> None:

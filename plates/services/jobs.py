@@ -20,6 +20,7 @@ from ..models import (
     PlateJobCamera,
     PlateJobItem,
     Source,
+    Status,
 )
 from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe
 
@@ -122,6 +123,13 @@ def create_job(
         )
     else:
         _insert_items(job, items)
+    if not rows:
+        # No camera to act on (a plate held by none, an import for none): nothing to do, so the job
+        # is done now; left pending it would wait for a worker message that is never sent.
+        now = timezone.now()
+        job.status, job.started_at, job.finished_at = Status.SUCCEEDED, now, now
+        job.save(update_fields=["status", "started_at", "finished_at"])
+        return job
     ids = [row.id for row in rows]
     if enqueue:
         transaction.on_commit(lambda: _enqueue(ids))

@@ -31,6 +31,8 @@ from ..models import (
     Status,
 )
 from .devices import (
+    CameraLease,
+    LeaseLost,
     anpr_for,
     auth_block,
     backoff,
@@ -82,8 +84,9 @@ def check_wipe(camera: Camera | str, *, removing: int, holding: int, params: dic
 class _Items:
     """Per-plate rows of one job camera, updated a batch at a time."""
 
-    def __init__(self, job_camera: PlateJobCamera):
+    def __init__(self, job_camera: PlateJobCamera, lease: CameraLease | None = None):
         self.job_camera = job_camera
+        self.lease = lease
         self._pending: list[reconcile.Outcome] = []
         self._flushed = time.monotonic()
 
@@ -100,8 +103,11 @@ class _Items:
 
     def report(self, outcomes: list[reconcile.Outcome]) -> None:
         """Record outcomes; written in one UPDATE per kind of result at most every FLUSH_SECONDS or
-        FLUSH_ITEMS (progress stays live without a statement per batch)."""
+        FLUSH_ITEMS (progress stays live without a statement per batch). Renews the camera's lease
+        as the work goes on, and stops the attempt (LeaseLost) if another job has the camera now."""
         self._pending.extend(outcomes)
+        if self.lease is not None:
+            self.lease.keep()
         if len(self._pending) >= self.FLUSH_ITEMS or time.monotonic() - self._flushed >= self.FLUSH_SECONDS:
             self.flush()
 
@@ -157,15 +163,15 @@ def run_job_camera(job_camera_id: int) -> None:
         PlateJobCamera.objects.filter(pk=jc.pk).update(last_error="waiting for another job on this camera")
         raise RetryLater(1.0 + random.random(), "camera busy with another job")
     try:
-        _run_attempt(jc, job, camera)
+        _run_attempt(jc, job, camera, CameraLease(camera.pk, token))
     finally:
         release_camera(camera.pk, token)
         finish_job_if_done(job.pk)
 
 
-def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera) -> None:
+def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera, lease: CameraLease | None = None) -> None:
     device = anpr_for(camera)
-    items = _Items(jc)
+    items = _Items(jc, lease)
     blocked = auth_block(camera, device)
     if blocked:
         items.interrupt(Status.FAILED, blocked)
@@ -185,6 +191,18 @@ def _run_attempt(jc: PlateJobCamera, job: PlateJob, camera: Camera) -> None:
             HANDLERS[job.operation](client, jc, job, camera, device, items)
         finally:
             items.flush()
+    except LeaseLost as exc:
+        # Another job holds the camera (this attempt outlived its lease): stop, and come back after it.
+        remember_family(device, client)
+        delay = backoff(jc.attempts)
+        items.interrupt(Status.RETRYING, str(exc))
+        PlateJobCamera.objects.filter(pk=jc.pk).update(
+            status=Status.RETRYING,
+            last_error=str(exc),
+            error_kind="LeaseLost",
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        raise RetryLater(delay, str(exc)) from None
     except isapi.TransientError as exc:
         remember_family(device, client)
         if jc.attempts >= settings.PLATES_RETRY_ATTEMPTS:

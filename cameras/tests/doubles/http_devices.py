@@ -40,6 +40,13 @@ class Device:
     rtsp_port: int = 554
     clock_offset: dt.timedelta = dt.timedelta(0)
     calls: list[str] = field(default_factory=list)
+    # The host its ONVIF answers name for its services and streams (a NAT'd or misconfigured unit
+    # names another one); empty: its own address.
+    advertised_host: str = ""
+
+    @property
+    def named_host(self) -> str:
+        return self.advertised_host or self.address
 
 
 class _Server(ThreadingHTTPServer):
@@ -159,7 +166,7 @@ class OnvifHandler(_Handler):
         return self.send(200, soap(handler(root)), "application/soap+xml; charset=utf-8")
 
     def base(self) -> str:
-        return f"http://{self.device.address}:{self.server.server_address[1]}"
+        return f"http://{self.device.named_host}:{self.server.server_address[1]}"
 
     def op_GetSystemDateAndTime(self, root) -> str:
         now = self.now()
@@ -229,7 +236,7 @@ class OnvifHandler(_Handler):
         for channel, known, *_rest, stream_no in self.profiles():
             if known == token:
                 path = f"/onvif{stream_no}" if self.device.channels == 1 else f"/onvif/ch{channel}/{stream_no}"
-                uri = f"rtsp://{self.device.address}:{self.device.rtsp_port}{path}"
+                uri = f"rtsp://{self.device.named_host}:{self.device.rtsp_port}{path}"
                 return (
                     f"<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>{uri}</tt:Uri>"
                     "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"

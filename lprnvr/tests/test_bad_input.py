@@ -1,0 +1,55 @@
+"""Bad input is a 4xx naming what is wrong, never a 500: the cases schemathesis found (issue 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lprnvr.api import MAX_ID
+from plates.tests.factories import PlateFactory
+
+TOO_BIG = str(2**87)  # past 64 bits: SQLite raises OverflowError on it
+
+
+@pytest.fixture
+def admin_api(as_user, admin_user):
+    return as_user(admin_user)
+
+
+@pytest.mark.parametrize("body", ["false", "true", "null", "1", '"x"', "[]", '[{"number": "A"}]'])
+def test_a_json_body_that_is_not_an_object_is_a_400(admin_api, body):
+    plate = PlateFactory()
+    for method, url in (
+        ("patch", f"/api/plates/{plate.pk}/"),
+        ("post", "/api/plates/"),
+        ("post", "/api/plates/push/"),
+        ("post", "/api/cameras/discovery/adopt"),
+        ("post", "/api/auth/login"),
+    ):
+        response = getattr(admin_api, method)(url, body, content_type="application/json")
+        assert response.status_code == 400, (method, url, body, response.content)
+        assert "must be an object" in response.json()["error"]
+
+
+@pytest.mark.parametrize("url", ["/api/plates/jobs/", "/api/plates/"])
+@pytest.mark.parametrize("value", [TOO_BIG, str(MAX_ID + 1), "²", "0", "-1", "x"])
+def test_a_camera_filter_that_is_not_an_id_is_a_400_naming_it(admin_api, url, value):
+    response = admin_api.get(url, {"camera": value})
+    assert response.status_code == 400, response.content
+    assert "camera" in response.json()["fields"]
+
+
+def test_a_camera_filter_at_the_largest_id_finds_nothing(admin_api):
+    assert admin_api.get("/api/plates/jobs/", {"camera": str(MAX_ID)}).json() == []
+
+
+def test_adopt_with_ids_past_64_bits_is_a_400_naming_the_field(admin_api):
+    response = admin_api.post("/api/cameras/discovery/adopt", {"streams": [1, int(TOO_BIG)]}, format="json")
+    assert response.status_code == 400
+    assert "streams" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("ref", ["²", "¹²", "127.0.0.1:²", "127.0.0.1:80:³", TOO_BIG, f"127.0.0.1:{TOO_BIG}"])
+def test_camera_refs_with_odd_digits_are_unknown_cameras(admin_api, camera, ref):
+    response = admin_api.post("/api/plates/push/", {"plates": ["ABC123"], "cameras": [ref]}, format="json")
+    assert response.status_code == 400, response.content
+    assert "cameras" in response.json()["fields"]
