@@ -113,7 +113,9 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
                     outcomes[services.remove_camera(camera=camera, delete_footage=choice)] += 1
             except services.CameraHasFootage as exc:  # video arrived since the page was shown
                 self.message_user(request, str(exc.detail), messages.ERROR)
-            text = _("%(deleted)d cameras deleted, %(retired)d retired (their video is kept until retention).")
+            text = _(
+                "Cameras deleted: %(deleted)d. Retired (their video is kept until its retention ends): %(retired)d."
+            )
             self.message_user(request, text % outcomes, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:cameras_camera_changelist"))
         totals = {key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings")}

@@ -14,17 +14,19 @@ class JSONObjectParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
-            raise ParseError(_("The JSON body must be an object ({...}), not %(type)s.") % {"type": _json_type(data)})
+            message = _("The JSON body must be an object ({...}), not a JSON %(type)s.")
+            raise ParseError(message % {"type": _json_type(data)})
         return data
 
 
 def _json_type(value) -> str:
+    """The JSON type's own name (the same in every language, as JSON spells it)."""
     if isinstance(value, bool):
-        return "a boolean"
+        return "boolean"
     if value is None:
         return "null"
     if isinstance(value, (int, float)):
-        return "a number"
+        return "number"
     if isinstance(value, str):
-        return "a string"
-    return "an array"
+        return "string"
+    return "array"

@@ -157,16 +157,13 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         job = services.delete_plates(plates=list(queryset), user=request.user, source=Source.ADMIN)
         if job is not None:
             url = reverse("admin:plates_platejob_change", args=[job.pk])
-            self.message_user(
-                request,
-                format_html(
-                    _('Removal job <a href="{}">#{}</a> queued: the plates go from {} camera(s), then from here.'),
-                    url,
-                    job.pk,
-                    job.cameras.count(),
-                ),
-                messages.WARNING,
+            count = job.cameras.count()
+            text = ngettext(
+                'Removal job <a href="{}">#{}</a> queued: the plates are removed from {} camera, then from here.',
+                'Removal job <a href="{}">#{}</a> queued: the plates are removed from {} cameras, then from here.',
+                count,
             )
+            self.message_user(request, format_html(text, url, job.pk, count), messages.WARNING)
 
     @admin.action(description=_("Push selected plates to cameras"))
     def push_to_cameras(self, request, queryset):
