@@ -83,6 +83,20 @@ def id_param(request, name: str) -> int | None:
     return number
 
 
+def choice_param(request, name: str, choices) -> str | None:
+    """The query parameter `name` when it is one of `choices` (a TextChoices class or values); None
+    when absent; 400 naming it and the allowed values otherwise (a filter that matches nothing because
+    of a typo would look like an empty result)."""
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    allowed = list(getattr(choices, "values", choices))
+    if value not in allowed:
+        message = _("Must be one of: %(allowed)s.") % {"allowed": ", ".join(allowed)}
+        raise exceptions.ValidationError({name: [message]})
+    return value
+
+
 class IdField(serializers.IntegerField):
     """A row id in a request body: 1 to MAX_ID."""
 

@@ -99,7 +99,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         message = _("Invalid input: %(fields)s.") % {"fields": names}
         response.data = error_body(response.status_code, message, "invalid", fields)
     else:
+        if isinstance(detail, dict):  # simplejwt: {"detail": ..., "code": ..., "messages": [...]}
+            detail = detail.get("detail") or next(iter(detail.values()), None)
+        if isinstance(detail, list):
+            detail = detail[0] if detail else None
         code = getattr(detail, "code", None) or getattr(exc, "default_code", None)
+        if isinstance(exc.detail, dict) and exc.detail.get("code"):
+            code = str(exc.detail["code"])
         message = str(detail) if detail is not None else HTTPStatus(response.status_code).phrase
         response.data = error_body(response.status_code, message, code)
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:

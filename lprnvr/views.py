@@ -108,13 +108,13 @@ class HealthView(APIView):
         return Response(body, status=200 if not failing else 503)
 
 
-def job_stats() -> dict:
+def job_stats(user) -> dict:
     """Jobs a user can see that have not finished yet (their rows, whatever the broker holds)."""
     jobs = {
-        "plates": PlateJob.objects.exclude(status__in=FINAL).count(),
-        "discovery": DiscoveryJob.objects.filter(
-            status__in=[DiscoveryJob.Status.PENDING, DiscoveryJob.Status.RUNNING]
-        ).count(),
+        "plates": PlateJob.objects.visible_to(user).exclude(status__in=FINAL).count(),
+        "discovery": DiscoveryJob.objects.visible_to(user)
+        .filter(status__in=[DiscoveryJob.Status.PENDING, DiscoveryJob.Status.RUNNING])
+        .count(),
     }
     return {"queued_jobs": sum(jobs.values()), "jobs": jobs}
 
@@ -124,14 +124,16 @@ class StatsView(APIView):
         responses={200: inline_serializer("Stats", {"cameras": serializers.IntegerField()})}, tags=["monitoring"]
     )
     def get(self, request):
-        cameras = Camera.objects.all()
+        # Every count goes through the rows' own visibility rule: a viewer counts their cameras only.
+        user = request.user
+        cameras = Camera.objects.visible_to(user)
         return Response(
             {
                 "cameras": cameras.count(),
                 "active_cameras": cameras.filter(is_active=True).count(),
-                "users": User.objects.count(),
-                **media_stats(),
-                **job_stats(),
+                "users": User.objects.visible_to(user).count(),
+                **media_stats(user),
+                **job_stats(user),
                 "broker_messages": queued_messages(),
             }
         )

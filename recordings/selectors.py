@@ -9,13 +9,15 @@ from . import storage
 from .models import LiveViewer, MediaChannel, ProcessState, Recording, Segment
 
 
-def media_stats() -> dict:
-    """Counts of cameras watched live, recordings running now, recordings kept, and media processes by state."""
-    states = dict(MediaChannel.objects.exclude(state=ProcessState.IDLE).values_list("state").annotate(n=Count("id")))
+def media_stats(user) -> dict:
+    """Counts of cameras watched live, recordings running now, recordings kept, and media processes by
+    state, over the cameras the user may see."""
+    channels = MediaChannel.objects.visible_to(user).exclude(state=ProcessState.IDLE)
+    states = dict(channels.values_list("state").annotate(n=Count("id")))
     return {
-        "active_streams": LiveViewer.objects.active().values("camera_id").distinct().count(),
-        "active_recordings": Recording.objects.active().count(),
-        "recordings": Recording.objects.count(),
+        "active_streams": LiveViewer.objects.visible_to(user).active().values("camera_id").distinct().count(),
+        "active_recordings": Recording.objects.visible_to(user).active().count(),
+        "recordings": Recording.objects.visible_to(user).count(),
         "media_processes": {state: states.get(state, 0) for state in ProcessState.values if state != ProcessState.IDLE},
     }
 

@@ -53,3 +53,17 @@ def test_camera_refs_with_odd_digits_are_unknown_cameras(admin_api, camera, ref)
     response = admin_api.post("/api/plates/push/", {"plates": ["ABC123"], "cameras": [ref]}, format="json")
     assert response.status_code == 400, response.content
     assert "cameras" in response.json()["fields"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/api/plates/?list_type=zzz", "list_type"), ("/api/plates/jobs/?status=zzz", "status"),
+     ("/api/plates/jobs/?operation=yyy", "operation")],
+)  # fmt: skip
+def test_an_unknown_filter_value_is_a_400_naming_it(as_user, admin_user, path, name):
+    response = as_user(admin_user).get(path)
+    assert response.status_code == 400 and name in response.json()["fields"], response.json()
+    assert (
+        as_user(admin_user).get(path.split("=")[0] + "=" + ("allow" if name == "list_type" else "")).status_code == 200
+    )

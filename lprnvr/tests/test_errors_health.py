@@ -1,5 +1,6 @@
 import pytest
 from django.test import Client, override_settings
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +103,19 @@ def test_stats_counts(as_user, admin_user, camera):
     assert {"active_streams", "active_recordings", "recordings", "broker_messages"} <= set(body)
 
 
+def test_stats_count_only_what_the_caller_may_see(as_user, admin_user, make_user, camera):
+    from cameras.tests.factories import CameraFactory
+    from plates.models import PlateJob
+
+    viewer = make_user("viewer", username="stats-viewer")
+    viewer.cameras.add(camera)
+    CameraFactory()
+    PlateJob.objects.create(operation="add")  # nobody's camera: an admin's job
+    body = as_user(viewer).get("/stats").json()
+    assert body["cameras"] == 1 and body["users"] == 1 and body["queued_jobs"] == 0
+    assert as_user(admin_user).get("/stats").json()["cameras"] == 2
+
+
 def test_openapi_schema_and_docs(api_client):
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
@@ -127,3 +141,25 @@ def test_admin_language_switch(admin_user):
     assert b'name="language"' in page.content
     client.post("/i18n/setlang/", {"language": "es", "next": "/admin/"})
     assert "Administración de lprnvr" in client.get("/admin/", HTTP_ACCEPT="text/html").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+def test_a_bad_token_is_a_plain_message(api_client, token):
+    response = api_client.get("/api/cameras/list", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    body = response.json()
+    assert "ErrorDetail" not in body["error"] and "{" not in body["error"], body
+    assert body["code"] == "token_not_valid"
+
+
+@pytest.mark.django_db
+def test_a_revoked_token_says_so_plainly(make_user):
+    from accounts.services import issue_tokens
+
+    user = make_user("viewer", username="revoked-one")
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user)['token']}")
+    assert client.post("/api/auth/logout").status_code == 200
+    body = client.get("/api/cameras/list").json()
+    assert body["status"] == 401 and "ErrorDetail" not in body["error"], body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -101,7 +102,7 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     search_fields = ["number", "owner", "notes"]
     readonly_fields = ["delete_requested", "created_by", "created_at", "updated_at"]
     inlines = [CameraPlateInline]
-    actions = ["push_to_cameras", "remove_from_cameras"]
+    actions = ["push_to_cameras", "remove_from_cameras", "delete_selected"]
     change_list_template = "admin/plates/plate_change_list.html"
 
     @admin.display(description=_("cameras"))
@@ -151,6 +152,29 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         self.delete_queryset(request, Plate.objects.filter(pk=obj.pk))
+
+    def response_delete(self, request, obj_display, obj_id):
+        # A plate some camera still holds stays (marked "being deleted") until the cameras confirm:
+        # the removal job's message says so, and Django's "deleted successfully" would be untrue.
+        if Plate.objects.filter(pk=obj_id).exists():
+            return HttpResponseRedirect(reverse("admin:plates_plate_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page lists the plates only: their lines on the cameras' lists are not
+        deleted here but taken off the cameras by the removal job."""
+        _deleted, _counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        plates = list(objs)
+        return [str(plate) for plate in plates], {Plate._meta.verbose_name_plural: len(plates)}, perms_needed, protected
+
+    @admin.action(description=_("Delete selected plates (off every camera that holds them)"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's confirmation page, then our deletion: a removal job, and no "deleted" message
+        for plates that stay until the cameras confirm."""
+        if request.POST.get("post") and self.has_delete_permission(request):
+            self.delete_queryset(request, queryset)
+            return None
+        return django_delete_selected(self, request, queryset)
 
     def delete_queryset(self, request, queryset):
         """Deleting (one plate or "Delete selected") takes the plates off every camera that holds them."""

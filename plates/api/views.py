@@ -22,11 +22,11 @@ from rest_framework.response import Response
 
 from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
-from lprnvr.api import RestrictedViewSetMixin, id_param
+from lprnvr.api import RestrictedViewSetMixin, choice_param, id_param
 
 from .. import backups, services
 from ..clients import isapi
-from ..models import AnprCamera, Plate, PlateBackup, PlateJob, Source
+from ..models import AnprCamera, ListType, Operation, Plate, PlateBackup, PlateJob, Source, Status
 from ..selectors import resolve_cameras_for
 from . import serializers as s
 from .authentication import DigestAuthentication
@@ -99,7 +99,7 @@ class PlateViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         params = self.request.query_params
         if q := params.get("q"):
             qs = qs.filter(number__icontains=q.replace("-", "").replace(" ", "")) | qs.filter(owner__icontains=q)
-        if list_type := params.get("list_type"):
+        if list_type := choice_param(self.request, "list_type", ListType):
             qs = qs.filter(list_type=list_type)
         if camera := id_param(self.request, "camera"):
             qs = qs.filter(assignments__camera_id=camera, assignments__desired=True)
@@ -210,10 +210,9 @@ class JobViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = with_progress(super().get_queryset().select_related("requested_by"))
-        params = self.request.query_params
-        if value := params.get("status"):
+        if value := choice_param(self.request, "status", Status):
             qs = qs.filter(status=value)
-        if value := params.get("operation"):
+        if value := choice_param(self.request, "operation", Operation):
             qs = qs.filter(operation=value)
         if camera := id_param(self.request, "camera"):
             qs = qs.filter(cameras__camera_id=camera).distinct()

@@ -166,9 +166,11 @@ def test_admin_delete_single_and_bulk_takes_plates_off_every_camera(celery_worke
     url = live_server.url
 
     one = Plate.objects.get(number="DEL001")
-    assert browser.get(url + f"/admin/plates/plate/{one.pk}/delete/", timeout=10).status_code == 200
+    confirm = browser.get(url + f"/admin/plates/plate/{one.pk}/delete/", timeout=10)
+    assert confirm.status_code == 200 and "Camera plates" not in confirm.text  # the job takes them off
     r = form_post(browser, url + f"/admin/plates/plate/{one.pk}/delete/", {"post": "yes"})
     assert r.status_code == 200 and "Removal job" in r.text  # the changelist, saying which job
+    assert "deleted successfully" not in r.text  # the row stays until the cameras confirm
     job = PlateJob.objects.get(operation="delete")
     assert f"/admin/plates/platejob/{job.pk}/change/" in r.text
     assert services.wait_for_job(job, 30).status == "succeeded"
@@ -179,7 +181,7 @@ def test_admin_delete_single_and_bulk_takes_plates_off_every_camera(celery_worke
     r = form_post(
         browser, url + "/admin/plates/plate/", {"action": "delete_selected", "_selected_action": pks, "post": "yes"}
     )
-    assert r.status_code == 200 and "Removal job" in r.text
+    assert r.status_code == 200 and "Removal job" in r.text and "Successfully deleted" not in r.text
     job = PlateJob.objects.filter(operation="delete").latest("id")
     assert services.wait_for_job(job, 30).status == "succeeded"
     assert {row.camera_id for row in job.cameras.all()} == {c1.pk, c2.pk}

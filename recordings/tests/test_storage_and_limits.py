@@ -142,16 +142,18 @@ def test_lease_expiry_and_stats(settings, make_user):
     from recordings.supervisor import desired_camera_ids
 
     camera = CameraFactory()
+    admin, outsider = make_user("admin"), make_user("viewer")
     lease = LiveViewer.objects.create(camera=camera, user=make_user("user"))
     assert desired_camera_ids() == {camera.id}
-    assert media_stats()["active_streams"] == 1
+    assert media_stats(admin)["active_streams"] == 1
+    assert media_stats(outsider)["active_streams"] == 0  # counts only the cameras one may see
     LiveViewer.objects.filter(id=lease.id).update(
         last_seen=timezone.now() - timedelta(seconds=settings.STREAM_TIMEOUT + 1)
     )
     assert desired_camera_ids() == set()
-    assert media_stats()["active_streams"] == 0
+    assert media_stats(admin)["active_streams"] == 0
     MediaChannel.objects.create(camera=camera, state="down", last_error="Connection refused")
-    assert media_stats()["media_processes"] == {"starting": 0, "running": 0, "backoff": 0, "down": 1}
+    assert media_stats(admin)["media_processes"] == {"starting": 0, "running": 0, "backoff": 0, "down": 1}
 
 
 def test_channel_argv_copies_video_and_fixes_only_audio(tmp_path):
