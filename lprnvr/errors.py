@@ -122,15 +122,22 @@ def permission_denied(request, exception=None):
 
     message = _("You do not have permission to perform this action.")
     if not wants_json(request):  # a person in a browser gets a page in their language
-        return render(request, "403.html", {"message": message}, status=403)
+        return render(request, "403.html", {**_site_context(request), "message": message}, status=403)
     return error_response(403, message)
+
+
+def _site_context(request) -> dict:
+    """The admin site's header, user links and language selector for our error pages."""
+    from django.contrib import admin
+
+    return admin.site.each_context(request)
 
 
 def page_not_found(request, exception=None):
     from .middleware import wants_json
 
     if not wants_json(request):
-        return render(request, "404.html", {"message": _("Not found.")}, status=404)
+        return render(request, "404.html", {**_site_context(request), "message": _("Not found.")}, status=404)
     return error_response(404, _("Not found."))
 
 

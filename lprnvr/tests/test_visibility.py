@@ -62,3 +62,17 @@ def test_each_role_reaches_its_cameras_rows(make_user):
     assert list(type(user).objects.visible_to(user)) == [user]
     assert not type(user).objects.manageable_by(user).exists()
     assert set(Camera.objects.manageable_by(user)) == {a} and not Camera.objects.manageable_by(viewer).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "user", "admin"])
+def test_the_admin_index_and_sidebar_lead_every_role_to_the_video_pages(client, make_user, role):
+    someone = make_user(role, username=f"idx-{role}")
+    client.force_login(someone)
+    for path in ("/admin/", "/admin/recordings/recording/live/"):
+        page = client.get(path)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "/admin/recordings/recording/live/" in text and "/admin/recordings/recording/player/" in text
+        assert "permission to view or edit anything" not in text
+    assert ("/admin/plates/plate/" in client.get("/admin/").content.decode()) == (role == "admin")
