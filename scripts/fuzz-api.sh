@@ -58,7 +58,7 @@ status=0
 root=$PWD
 # Run from the temporary folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
 cd "$work"
-PYTHONPATH=$root/scripts/fuzz SCHEMATHESIS_HOOKS=hooks "$VENV/bin/schemathesis" \
+PYTHONPATH=$root/scripts/fuzz:$root SCHEMATHESIS_HOOKS=hooks "$VENV/bin/schemathesis" \
   --config-file "$root/scripts/fuzz/schemathesis.toml" run "$FUZZ_BASE_URL/api/schema/" \
   --checks not_a_server_error,typed_server_answer \
   --phases examples,coverage,fuzzing \
