@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -64,6 +64,10 @@ def rotate_refresh_token(raw: str) -> dict:
         with transaction.atomic():
             RevokedToken.objects.create(jti=refresh["jti"], expires_at=datetime.fromtimestamp(refresh["exp"], tz=UTC))
     except IntegrityError as exc:
+        spent = RevokedToken.objects.filter(jti=refresh["jti"]).first()
+        grace = timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS)
+        if spent is not None and timezone.now() - spent.revoked_at > grace:
+            user.end_sessions()  # whoever holds the token's successors loses them too (reuse detection)
         raise RefreshRefused(_("Refresh token has been revoked.")) from exc
     drop_expired_revocations()
     return issue_tokens(user)

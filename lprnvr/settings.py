@@ -237,6 +237,9 @@ SIMPLE_JWT = {
     # checks the account's token generation (`gen` claim, accounts.authentication).
     "ROTATE_REFRESH_TOKENS": True,
 }
+# A spent refresh token used again later than this (seconds) was stolen or leaked: every session of
+# the account ends. Sooner, it is two tabs refreshing at once, and only that request is refused.
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
 
 # Reverse proxies in front of the web server (client addresses come from X-Forwarded-For).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)

@@ -158,6 +158,22 @@ def test_refresh_rotates_and_the_old_refresh_token_is_spent(doors, make_user):
     assert refresh(doors, second["refresh"]).status_code == 200
 
 
+def test_a_spent_refresh_token_used_again_later_ends_every_session(doors, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import RevokedToken
+
+    make_user("user", username="ana")
+    stolen = api_login(doors, "ana", PASSWORD).json()
+    mine = refresh(doors, stolen["refresh"]).json()  # the owner rotates; the thief kept the old one
+    RevokedToken.objects.update(revoked_at=timezone.now() - timedelta(minutes=5))
+    assert refresh(doors, stolen["refresh"]).status_code == 401
+    assert_ended(doors, mine)  # the family ends: whoever holds the successors must log in again
+    assert_working(doors, api_login(doors, "ana", PASSWORD).json())
+
+
 def test_a_refresh_token_used_twice_at_once_rotates_once(doors, make_user):
     make_user("user", username="ana")
     tokens = api_login(doors, "ana", PASSWORD).json()
