@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -203,3 +204,57 @@ def _create(camera, alert, pictures, source, number, uuid, camera_time, received
     if changed:
         read.save(update_fields=changed)
     return read
+
+
+def _drop_pictures(read: PlateRead) -> int:
+    """Delete a read's picture files (the row stays); returns the bytes freed."""
+    for kind in PlateRead.PICTURE_KINDS:
+        relative = read.picture_path(kind)
+        if relative:
+            (reads_dir() / relative).unlink(missing_ok=True)
+            setattr(read, f"{kind}_picture", "")
+    freed, read.picture_bytes = read.picture_bytes, 0
+    return freed
+
+
+def _oldest_pictures(needed: int) -> int:
+    """Drop the pictures of the oldest reads until `needed` bytes are freed; returns the bytes freed."""
+    freed = 0
+    while freed < needed:
+        batch = list(PlateRead.objects.filter(picture_bytes__gt=0).order_by("received_at", "id")[:200])
+        if not batch:
+            break
+        for read in batch:
+            if freed >= needed:
+                break
+            freed += _drop_pictures(read)
+            read.save(update_fields=[f"{k}_picture" for k in PlateRead.PICTURE_KINDS] + ["picture_bytes"])
+    return freed
+
+
+def apply_reads_retention(*, now: datetime | None = None) -> dict:
+    """Reads older than READS_RETENTION_DAYS go with their pictures; then, oldest first, pictures go
+    (the rows stay: a read is a few hundred bytes) until they are under READS_MAX_BYTES and the disk
+    is above the free-space floor the recordings keep. Idempotent: a second pass finds nothing."""
+    from recordings.retention import floor_shortfall
+
+    now = now or timezone.now()
+    stats = {"deleted": 0, "freed": 0}
+    cutoff = now - timedelta(days=settings.READS_RETENTION_DAYS)
+    while True:
+        old = list(PlateRead.objects.filter(received_at__lt=cutoff).order_by("received_at", "id")[:500])
+        if not old:
+            break
+        for read in old:
+            stats["freed"] += _drop_pictures(read)
+        PlateRead.objects.filter(pk__in=[r.pk for r in old]).delete()
+        stats["deleted"] += len(old)
+    if settings.READS_MAX_BYTES:
+        total = PlateRead.objects.aggregate(total=Sum("picture_bytes"))["total"] or 0
+        stats["freed"] += _oldest_pictures(total - settings.READS_MAX_BYTES)
+    shortfall = floor_shortfall(reads_dir())
+    if shortfall > 0:
+        stats["freed"] += _oldest_pictures(shortfall)
+    if stats["deleted"] or stats["freed"]:
+        log.info("plate reads retention: %(deleted)d reads deleted, %(freed)d picture bytes freed", stats)
+    return stats

@@ -241,3 +241,74 @@ def test_read_without_camera_time_uses_receive_time(camera):
     first, _ = ingest_read(camera=camera, alert=a, pictures={}, source="stream")
     again, created = ingest_read(camera=camera, alert=a, pictures={}, source="push")
     assert first.camera_time is None and not created and again.pk == first.pk
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def _aged(camera, *, days: float, uuid: str) -> PlateRead:
+    from django.utils import timezone as djtz
+
+    read, _ = ingest_read(
+        camera=camera,
+        alert=alert(uuid=uuid, at=None),
+        pictures={"licensePlatePicture.jpg": JPEG, "detectionPicture.jpg": JPEG},
+        source="stream",
+    )
+    PlateRead.objects.filter(pk=read.pk).update(received_at=djtz.now() - timedelta(days=days))
+    read.refresh_from_db()
+    return read
+
+
+def test_retention_deletes_old_reads_with_their_pictures(camera, settings):
+    from plates.tasks import reads_retention_task
+
+    settings.READS_RETENTION_DAYS = 30
+    old, young = _aged(camera, days=31, uuid="old"), _aged(camera, days=29, uuid="young")
+    old_files = [settings.READS_DIR / old.plate_picture, settings.READS_DIR / old.scene_picture]
+    assert all(p.is_file() for p in old_files)
+    stats = reads_retention_task()
+    assert stats == {"deleted": 1, "freed": 2 * len(JPEG)}
+    assert list(PlateRead.objects.values_list("uuid", flat=True)) == ["young"]
+    assert not any(p.exists() for p in old_files)
+    assert (settings.READS_DIR / young.plate_picture).is_file()
+    assert reads_retention_task() == {"deleted": 0, "freed": 0}  # idempotent
+
+
+def test_retention_keeps_pictures_under_the_byte_cap_oldest_first(camera, settings):
+    from plates.services.reads import apply_reads_retention
+
+    settings.READS_MAX_BYTES = 3 * len(JPEG)
+    reads = [_aged(camera, days=d, uuid=f"r{d}") for d in (3, 2, 1)]
+    assert apply_reads_retention()["freed"] == 4 * len(JPEG)  # 6 pictures: the two oldest reads' go
+    after = {r.uuid: r for r in PlateRead.objects.all()}
+    assert after["r3"].picture_bytes == 0 and after["r3"].plate_picture == ""
+    assert after["r2"].picture_bytes == 0
+    assert after["r1"].picture_bytes == 2 * len(JPEG) and PlateRead.objects.count() == 3
+    assert not (settings.READS_DIR / reads[0].plate_picture).exists()
+    assert apply_reads_retention() == {"deleted": 0, "freed": 0}
+
+
+def test_retention_respects_the_recordings_free_space_floor(camera, settings, monkeypatch):
+    from plates.services.reads import apply_reads_retention
+    from recordings import storage
+
+    _aged(camera, days=2, uuid="a")
+    _aged(camera, days=1, uuid="b")
+    asked = []
+    # A fixed free figure (the disk is shared with other writers): one picture short of the floor.
+    monkeypatch.setattr(storage, "disk_free", lambda folder=None: asked.append(folder) or 10**9)
+    settings.DISK_FREE_FLOOR_BYTES = 10**9 + len(JPEG)
+    stats = apply_reads_retention()
+    assert stats["freed"] >= len(JPEG)
+    assert PlateRead.objects.get(uuid="a").picture_bytes == 0
+    assert PlateRead.objects.get(uuid="b").picture_bytes == 2 * len(JPEG)
+    assert asked == [settings.READS_DIR]  # the floor of the disk the pictures are on
+
+
+def test_beat_schedules_reads_retention(settings):
+    from lprnvr.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["plates-reads-retention"]["task"] == "plates.reads_retention"
+    app.loader.import_default_modules()
+    assert "plates.reads_retention" in app.tasks
