@@ -258,3 +258,29 @@ def apply_reads_retention(*, now: datetime | None = None) -> dict:
     if stats["deleted"] or stats["freed"]:
         log.info("plate reads retention: %(deleted)d reads deleted, %(freed)d picture bytes freed", stats)
     return stats
+
+
+# --- The video at that moment ----------------------------------------------------------------------
+
+
+def clip_cameras(read: PlateRead) -> list[Camera]:
+    """The cameras whose footage belongs to a read: its ANPR camera, then the gate's overview cameras."""
+    overview = Camera.objects.filter(overview_of__camera_id=read.camera_id).order_by("ip", "http_port", "channel")
+    return [read.camera, *[c for c in overview if c.pk != read.camera_id]]
+
+
+def clip_window(read: PlateRead) -> tuple[datetime, datetime]:
+    """READS_CLIP_BEFORE seconds before the read to READS_CLIP_AFTER after it (the camera's time when
+    it sent one: a backfilled read arrives late, its time does not)."""
+    at = read.read_at
+    return at - timedelta(seconds=settings.READS_CLIP_BEFORE), at + timedelta(seconds=settings.READS_CLIP_AFTER)
+
+
+def clip_for_read(*, read: PlateRead, camera: Camera, user) -> Path:
+    """The read's clip from `camera` (one of `clip_cameras(read)`): an export of the recorded segments
+    around it, bounded and cached as every export is (recordings.exports). FileNotFoundError when
+    nothing was recorded then; the export's own 429/507 when the user's bound or the disk says no."""
+    from recordings import exports
+
+    start, end = clip_window(read)
+    return exports.export_range(camera=camera, user=user, start=start, end=end, kind="clip")
