@@ -212,7 +212,8 @@ def http_site(transactional_db, site, live_server, settings):
 
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {issue_tokens(site['viewer'])['token']}"
-    return {**site, "http": session, "base": live_server.url}
+    yield {**site, "http": session, "base": live_server.url}
+    session.close()  # a kept-alive connection holds a server thread, and its database connection, open
 
 
 def test_pictures_over_http_and_forbidden_is_unknown(http_site):
