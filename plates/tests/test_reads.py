@@ -312,3 +312,14 @@ def test_beat_schedules_reads_retention(settings):
     assert settings.CELERY_BEAT_SCHEDULE["plates-reads-retention"]["task"] == "plates.reads_retention"
     app.loader.import_default_modules()
     assert "plates.reads_retention" in app.tasks
+
+
+def test_check_warns_when_reads_dir_is_not_writable(settings, tmp_path, monkeypatch):
+    from plates import checks
+
+    settings.READS_DIR = tmp_path / "reads" / "not-yet"
+    assert checks.reads_dir_writable(None) == []  # made on first use: its existing parent is what counts
+    asked = []
+    monkeypatch.setattr(checks.os, "access", lambda path, mode: asked.append(path) and False)
+    problems = checks.reads_dir_writable(None)
+    assert [p.id for p in problems] == [checks.READS_DIR_NOT_WRITABLE] and asked == [tmp_path]
