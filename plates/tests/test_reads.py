@@ -323,3 +323,33 @@ def test_check_warns_when_reads_dir_is_not_writable(settings, tmp_path, monkeypa
     monkeypatch.setattr(checks.os, "access", lambda path, mode: asked.append(path) and False)
     problems = checks.reads_dir_writable(None)
     assert [p.id for p in problems] == [checks.READS_DIR_NOT_WRITABLE] and asked == [tmp_path]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("uuid", ["", "RACE-1"])
+def test_the_same_read_from_stream_and_push_at_once_is_stored_once(camera, uuid):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    results = []
+
+    def deliver(source):
+        try:
+            barrier.wait()
+            a = alert(uuid=uuid)
+            results.append(
+                ingest_read(camera=camera, alert=a, pictures={"licensePlatePicture.jpg": JPEG}, source=source)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(s,)) for s in ("stream", "push", "stream", "backfill")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 4 and PlateRead.objects.count() == 1
+    assert sorted(created for _row, created in results) == [False, False, False, True]
+    assert len({row.pk for row, _created in results}) == 1
