@@ -353,3 +353,12 @@ def test_the_same_read_from_stream_and_push_at_once_is_stored_once(camera, uuid)
     assert len(results) == 4 and PlateRead.objects.count() == 1
     assert sorted(created for _row, created in results) == [False, False, False, True]
     assert len({row.pk for row, _created in results}) == 1
+
+
+def test_retention_runs_through_the_real_worker(celery_worker, camera, settings):
+    from plates.tasks import reads_retention_task
+
+    settings.READS_RETENTION_DAYS = 30
+    _aged(camera, days=40, uuid="old")
+    assert reads_retention_task.delay().get(timeout=30) == {"deleted": 1, "freed": 2 * len(JPEG)}
+    assert not PlateRead.objects.exists()
