@@ -8,6 +8,7 @@ arriving twice (`activePostCount` > 1, stream and push both, backfill overlappin
 from __future__ import annotations
 
 import logging
+import shutil
 import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -232,6 +233,24 @@ def _oldest_pictures(needed: int) -> int:
     return freed
 
 
+def _drop_orphan_folders() -> int:
+    """The picture folders of cameras deleted since (their reads went with them, by CASCADE)."""
+    root = reads_dir()
+    if not root.is_dir():
+        return 0
+    names = {p.name: p for p in root.iterdir() if p.is_dir() and p.name.isascii() and p.name.isdigit()}
+    live = {str(pk) for pk in Camera.objects.filter(pk__in=[int(n) for n in names]).values_list("pk", flat=True)}
+    freed = 0
+    for name, folder in names.items():
+        if name in live:
+            continue
+        for path in folder.rglob("*"):
+            if path.is_file():
+                freed += path.stat().st_size
+        shutil.rmtree(folder, ignore_errors=True)
+    return freed
+
+
 def apply_reads_retention(*, now: datetime | None = None) -> dict:
     """Reads older than READS_RETENTION_DAYS go with their pictures; then, oldest first, pictures go
     (the rows stay: a read is a few hundred bytes) until they are under READS_MAX_BYTES and the disk
@@ -252,6 +271,7 @@ def apply_reads_retention(*, now: datetime | None = None) -> dict:
     if settings.READS_MAX_BYTES:
         total = PlateRead.objects.aggregate(total=Sum("picture_bytes"))["total"] or 0
         stats["freed"] += _oldest_pictures(total - settings.READS_MAX_BYTES)
+    stats["freed"] += _drop_orphan_folders()
     shortfall = floor_shortfall(reads_dir())
     if shortfall > 0:
         stats["freed"] += _oldest_pictures(shortfall)

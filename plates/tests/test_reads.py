@@ -362,3 +362,18 @@ def test_retention_runs_through_the_real_worker(celery_worker, camera, settings)
     _aged(camera, days=40, uuid="old")
     assert reads_retention_task.delay().get(timeout=30) == {"deleted": 1, "freed": 2 * len(JPEG)}
     assert not PlateRead.objects.exists()
+
+
+def test_retention_drops_the_pictures_of_a_deleted_camera(camera, settings):
+    from cameras.tests.factories import CameraFactory
+    from plates.services.reads import apply_reads_retention
+
+    gone = CameraFactory()
+    kept = _aged(camera, days=1, uuid="kept")
+    _aged(gone, days=1, uuid="gone")
+    gone_id = gone.pk
+    gone.delete()  # its reads go by CASCADE; their files stay until this pass
+    assert (settings.READS_DIR / str(gone_id)).is_dir()
+    assert apply_reads_retention()["freed"] == 2 * len(JPEG)
+    assert not (settings.READS_DIR / str(gone_id)).exists()
+    assert (settings.READS_DIR / kept.plate_picture).is_file()
