@@ -323,6 +323,20 @@ CELERY_BEAT_SCHEDULE["plates-backup"] = {
     "schedule": crontab(hour=PLATES_BACKUP_HOUR, minute=0),
 }
 AUTHENTICATION_BACKENDS = ["plates.auth.DigestRecordingModelBackend"]
+# Plate reads (the cameras' own ANPR events): pictures on disk, retention, the clip around a read.
+READS_DIR = Path(env.str("READS_DIR", default=str(VAR_DIR / "reads")))
+READS_DEDUP_SECONDS = env.float("READS_DEDUP_SECONDS", default=5.0)  # same plate, same camera, no UUID: one read
+READS_MAX_PICTURE_BYTES = env.int("READS_MAX_PICTURE_BYTES", default=2 * 1024**2)  # a bigger picture is skipped
+READS_RETENTION_DAYS = env.int("READS_RETENTION_DAYS", default=90)
+READS_MAX_BYTES = env.int("READS_MAX_BYTES", default=0)  # 0: no cap on pictures, only days and the free-space floor
+READS_RETENTION_INTERVAL = env.int("READS_RETENTION_INTERVAL", default=600)
+READS_CLIP_BEFORE = env.int("READS_CLIP_BEFORE", default=10)  # seconds of video before the read
+READS_CLIP_AFTER = env.int("READS_CLIP_AFTER", default=10)
+READS_FEED_WAIT = env.float("READS_FEED_WAIT", default=25.0)  # the live feed's long-poll
+CELERY_BEAT_SCHEDULE["plates-reads-retention"] = {
+    "task": "plates.reads_retention",
+    "schedule": float(READS_RETENTION_INTERVAL),
+}
 
 # --- Discovery (cameras app; see docs/discovery.md) -------------------------------------------
 SCAN_PORTS = env.list("SCAN_PORTS", cast=int, default=[80, 443, 554, 8000, 8554, 8899, 34567, 37777])

@@ -47,3 +47,11 @@ def backup_all_task() -> int:
     for camera_id in ids:
         backup_camera_task.delay(camera_id)
     return len(ids)
+
+
+@shared_task(name="plates.reads_retention")
+def reads_retention_task() -> dict:
+    """Beat: plate reads and their pictures within READS_RETENTION_DAYS, READS_MAX_BYTES and the disk floor."""
+    from .services.reads import apply_reads_retention
+
+    return apply_reads_retention()

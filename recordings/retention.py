@@ -75,7 +75,13 @@ def excess_bytes() -> int:
         footage = segment_bytes()
         reserve = int(quota * settings.EXPORTS_RESERVE_FRACTION)
         over_quota = max(footage + cache_bytes() - quota, footage - (quota - reserve))
-    return max(over_quota, settings.DISK_FREE_FLOOR_BYTES - storage.disk_free())
+    return max(over_quota, floor_shortfall())
+
+
+def floor_shortfall(folder: Path | None = None) -> int:
+    """Bytes to free for the disk of `folder` (the recordings root by default) to be back above
+    DISK_FREE_FLOOR_BYTES (<= 0: none). Everything else kept on disk (plate-read pictures) obeys it too."""
+    return settings.DISK_FREE_FLOOR_BYTES - storage.disk_free(folder)
 
 
 def over_limits() -> bool:

@@ -20,6 +20,11 @@ def _fast_plates(settings):
     settings.PLATES_CAMERA_LEASE = 60
 
 
+@pytest.fixture(autouse=True)
+def _reads_dir(settings, tmp_path):
+    settings.READS_DIR = tmp_path / "reads"
+
+
 @pytest.fixture
 def doubles():
     """`make(family, **options)` -> (CameraDouble serving on 127.0.0.1, its Camera row)."""

@@ -1,0 +1,260 @@
+"""Plate reads: store each read the cameras send exactly once, with its pictures and both verdicts.
+
+The event listener (`manage.py run_events`) parses what a camera sends and calls `ingest_read` for
+every ANPR alert, whichever door it came through (alert stream, camera push, backfill): the same read
+arriving twice (`activePostCount` > 1, stream and push both, backfill overlapping the stream) is one row.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from cameras.models import Camera
+
+from ..clients.isapi import normalise_plate
+from ..clients.isapi_events import Alert
+from ..models import (
+    CameraPlate,
+    CameraVerdict,
+    OurVerdict,
+    Plate,
+    PlateRead,
+    ReadSource,
+    is_flagged,
+    plate_key,
+)
+
+log = logging.getLogger(__name__)
+
+#: Which picture a multipart part holds, by words in its name (firmware names vary in case and suffix).
+PICTURE_PARTS = (("licenseplate", "plate"), ("plate", "plate"), ("detection", "scene"), ("scene", "scene"))
+PICTURE_PARTS += (("vehicle", "vehicle"),)
+
+
+def picture_kind(part_name: str) -> str:
+    """`plate`, `scene` or `vehicle` for a picture part's name; "" for one we do not keep."""
+    name = part_name.lower()
+    for word, kind in PICTURE_PARTS:
+        if word in name:
+            return kind
+    return ""
+
+
+def our_verdict(*, camera: Camera, number: str, day: date) -> tuple[Plate | None, str]:
+    """Our lists' verdict on `number` at `camera` on `day` (the camera's own date: it judges validity
+    on its clock), with the matching plate of our lists (None when we have none by that number)."""
+    plate = Plate.objects.filter(number=number).first() if number else None
+    if plate is None:
+        return None, OurVerdict.UNLISTED
+    on_camera = CameraPlate.objects.filter(camera=camera, plate=plate, desired=True).exists()
+    if not on_camera or plate.delete_requested:
+        return plate, OurVerdict.UNLISTED
+    if not plate.is_valid_on(day):
+        return plate, OurVerdict.EXPIRED
+    return plate, OurVerdict.BLOCKED if plate.list_type == "block" else OurVerdict.ALLOWED
+
+
+def reads_dir() -> Path:
+    return Path(settings.READS_DIR)
+
+
+def picture_file(read: PlateRead, kind: str) -> Path | None:
+    """The picture's file on disk, or None when the read has none of that kind (or it is gone)."""
+    relative = read.picture_path(kind)
+    if not relative:
+        return None
+    path = reads_dir() / relative
+    return path if path.is_file() else None
+
+
+def _save_pictures(read: PlateRead, pictures: dict[str, bytes]) -> list[str]:
+    """Write the pictures the read lacks; returns the fields changed. Oversize pictures are skipped."""
+    changed: list[str] = []
+    limit = settings.READS_MAX_PICTURE_BYTES
+    for part_name, data in pictures.items():
+        kind = picture_kind(part_name)
+        field = f"{kind}_picture"
+        if not kind or getattr(read, field) or field in changed or not data:
+            continue
+        if len(data) > limit:
+            log.warning(
+                "plate read %s on camera %s: picture %r skipped, %d bytes over the %d-byte limit",
+                read.pk,
+                read.camera_id,
+                part_name[:80],
+                len(data),
+                limit,
+            )
+            continue
+        day = read.received_at.astimezone(timezone.get_current_timezone()).date()
+        relative = f"{read.camera_id}/{day:%Y-%m-%d}/{read.pk}-{kind}.jpg"
+        path = reads_dir() / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # never a half-written picture under its final name
+        setattr(read, field, relative)
+        read.picture_bytes += len(data)
+        changed.append(field)
+    if changed:
+        changed.append("picture_bytes")
+    return changed
+
+
+def _lock(camera: Camera, number: str) -> None:
+    """Serialise ingestion of one plate on one camera (stream and push may bring it at the same time)."""
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(f"plate-read:{camera.pk}:{number}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def find_repeat(*, camera: Camera, uuid: str, number: str, when: datetime, timed_by_camera: bool) -> PlateRead | None:
+    """The stored read this one repeats: the same camera UUID; else (one of the two has no UUID) the
+    same plate on the same camera within READS_DEDUP_SECONDS."""
+    reads = PlateRead.objects.filter(camera=camera)
+    if uuid:
+        same = reads.filter(uuid=uuid).first()
+        if same is not None:
+            return same
+    window = timedelta(seconds=settings.READS_DEDUP_SECONDS)
+    field = "camera_time" if timed_by_camera else "received_at"
+    near = reads.filter(number=number, **{f"{field}__gte": when - window, f"{field}__lte": when + window})
+    if uuid:
+        near = near.filter(uuid="")  # two different UUIDs are two reads, however close
+    return near.order_by("id").first()
+
+
+def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], source: str) -> tuple[PlateRead, bool]:
+    """Store one read exactly once; returns (row, created). source: "stream" | "push" | "backfill".
+
+    A repeat returns the stored row (created False) after filling the pictures it lacked and the
+    camera UUID when only the repeat carried it. A picture over READS_MAX_PICTURE_BYTES is skipped
+    and logged; the read is still stored.
+    """
+    if source not in ReadSource.values:
+        raise ValueError(f"unknown read source {source!r}")
+    number = normalise_plate(alert.plate or "")[:64]
+    uuid = (alert.uuid or "").strip()[:64]
+    received = timezone.now()
+    camera_time = alert.camera_time
+    if camera_time is not None and timezone.is_naive(camera_time):
+        camera_time = None  # a time without its offset cannot be placed: the receive time stands in
+    try:
+        with transaction.atomic():
+            _lock(camera, number)
+            existing = find_repeat(
+                camera=camera,
+                uuid=uuid,
+                number=number,
+                when=camera_time or received,
+                timed_by_camera=camera_time is not None,
+            )
+            if existing is not None:
+                changed = _save_pictures(existing, pictures)
+                if uuid and not existing.uuid:
+                    existing.uuid = uuid
+                    changed.append("uuid")
+                if changed:
+                    existing.save(update_fields=changed)
+                return existing, False
+            return _create(camera, alert, pictures, source, number, uuid, camera_time, received), True
+    except IntegrityError:
+        # The same UUID stored meanwhile under another plate spelling (the lock is per plate).
+        if not uuid:
+            raise
+        return PlateRead.objects.get(camera=camera, uuid=uuid), False
+
+
+def _create(camera, alert, pictures, source, number, uuid, camera_time, received) -> PlateRead:
+    offset = camera_time.utcoffset() if camera_time is not None else None
+    day = camera_time.date() if camera_time is not None else timezone.localdate(received)
+    plate, ours = our_verdict(camera=camera, number=number, day=day)
+    theirs = CameraVerdict.from_list_type(alert.list_type)
+    read = PlateRead.objects.create(
+        camera=camera,
+        camera_time=camera_time,
+        camera_utc_offset=int(offset.total_seconds() // 60) if offset is not None else None,
+        received_at=received,
+        plate_as_read=(alert.plate or "")[:64],
+        number=number,
+        plate_key=plate_key(number)[:64],
+        original_plate=(alert.original_plate or "")[:64],
+        confidence=alert.confidence if alert.confidence is not None and 0 <= alert.confidence <= 32767 else None,
+        direction=(alert.direction or "")[:16],
+        lane=alert.lane if alert.lane is not None and 0 <= alert.lane <= 32767 else None,
+        camera_list_type=(alert.list_type or "")[:32],
+        camera_verdict=theirs,
+        vehicle=dict(alert.vehicle or {}),
+        plate=plate,
+        our_verdict=ours,
+        flagged=is_flagged(theirs, ours),
+        source=source,
+        uuid=uuid,
+    )
+    changed = _save_pictures(read, pictures)
+    if changed:
+        read.save(update_fields=changed)
+    return read
+
+
+def _drop_pictures(read: PlateRead) -> int:
+    """Delete a read's picture files (the row stays); returns the bytes freed."""
+    for kind in PlateRead.PICTURE_KINDS:
+        relative = read.picture_path(kind)
+        if relative:
+            (reads_dir() / relative).unlink(missing_ok=True)
+            setattr(read, f"{kind}_picture", "")
+    freed, read.picture_bytes = read.picture_bytes, 0
+    return freed
+
+
+def _oldest_pictures(needed: int) -> int:
+    """Drop the pictures of the oldest reads until `needed` bytes are freed; returns the bytes freed."""
+    freed = 0
+    while freed < needed:
+        batch = list(PlateRead.objects.filter(picture_bytes__gt=0).order_by("received_at", "id")[:200])
+        if not batch:
+            break
+        for read in batch:
+            if freed >= needed:
+                break
+            freed += _drop_pictures(read)
+            read.save(update_fields=[f"{k}_picture" for k in PlateRead.PICTURE_KINDS] + ["picture_bytes"])
+    return freed
+
+
+def apply_reads_retention(*, now: datetime | None = None) -> dict:
+    """Reads older than READS_RETENTION_DAYS go with their pictures; then, oldest first, pictures go
+    (the rows stay: a read is a few hundred bytes) until they are under READS_MAX_BYTES and the disk
+    is above the free-space floor the recordings keep. Idempotent: a second pass finds nothing."""
+    from recordings.retention import floor_shortfall
+
+    now = now or timezone.now()
+    stats = {"deleted": 0, "freed": 0}
+    cutoff = now - timedelta(days=settings.READS_RETENTION_DAYS)
+    while True:
+        old = list(PlateRead.objects.filter(received_at__lt=cutoff).order_by("received_at", "id")[:500])
+        if not old:
+            break
+        for read in old:
+            stats["freed"] += _drop_pictures(read)
+        PlateRead.objects.filter(pk__in=[r.pk for r in old]).delete()
+        stats["deleted"] += len(old)
+    if settings.READS_MAX_BYTES:
+        total = PlateRead.objects.aggregate(total=Sum("picture_bytes"))["total"] or 0
+        stats["freed"] += _oldest_pictures(total - settings.READS_MAX_BYTES)
+    shortfall = floor_shortfall(reads_dir())
+    if shortfall > 0:
+        stats["freed"] += _oldest_pictures(shortfall)
+    if stats["deleted"] or stats["freed"]:
+        log.info("plate reads retention: %(deleted)d reads deleted, %(freed)d picture bytes freed", stats)
+    return stats
