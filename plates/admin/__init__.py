@@ -3,11 +3,13 @@ through removal jobs), jobs with their per-camera results inline, drift per came
 downloadable and restorable. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
 
 from .devices import AnprCameraAdmin, PlateBackupAdmin
+from .events import AnprEventSourceAdmin
 from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
 from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
 
 __all__ = [
     "AnprCameraAdmin",
+    "AnprEventSourceAdmin",
     "CameraPlateInline",
     "CamerasForm",
     "ImportForm",
