@@ -346,7 +346,8 @@ EVENTS_BACKOFF_STEPS = [float(s) for s in env.list("EVENTS_BACKOFF_STEPS", defau
 EVENTS_HEALTHY_AFTER = env.float("EVENTS_HEALTHY_AFTER", default=30.0)  # a stream up this long resets the backoff
 EVENTS_INGEST_WORKERS = env.int("EVENTS_INGEST_WORKERS", default=4)  # threads (and DB connections) storing reads
 EVENTS_MAX_PART_BYTES = env.int("EVENTS_MAX_PART_BYTES", default=4 * 1024**2)  # a bigger part is skipped
-EVENTS_PUSH_MAX_BYTES = env.int("EVENTS_PUSH_MAX_BYTES", default=8 * 1024**2)  # a bigger camera POST is refused
+# A bigger camera POST is refused (and counted); keep it under MAX_REQUEST_BYTES, which refuses first.
+EVENTS_PUSH_MAX_BYTES = env.int("EVENTS_PUSH_MAX_BYTES", default=4 * 1024**2)
 EVENTS_CONNECT_TIMEOUT = env.float("EVENTS_CONNECT_TIMEOUT", default=5.0)
 # How cameras reach us for pushes (e.g. http://192.168.1.10:8000); empty: the admin page's own address.
 EVENTS_PUSH_BASE_URL = env.str("EVENTS_PUSH_BASE_URL", default="")

@@ -23,8 +23,12 @@ REFUSALS = {
 @require_POST
 def push(request, camera_id: int, secret: str):
     length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.EVENTS_PUSH_MAX_BYTES:
-        sources.count_rejected(camera_id=None, reasons={"oversize": 1}, detail=f"push of {length} bytes")
+    if length > settings.EVENTS_PUSH_MAX_BYTES:  # not read at all; counted only when the secret is right
+        source, reason = sources.push_refusal(camera_id=camera_id, secret=secret)
+        if source is None:
+            status, field, message = REFUSALS[reason]
+            return JsonResponse({field: [message]}, status=status)
+        sources.count_rejected(camera_id=camera_id, reasons={"oversize": 1}, detail=f"push of {length} bytes")
         return JsonResponse({"body": [_("The request is too large.")]}, status=413)
     body = request.read(settings.EVENTS_PUSH_MAX_BYTES + 1)
     reason, created = sources.ingest_push(

@@ -415,6 +415,7 @@ class Read:
 
     alert: Alert
     pictures: dict[str, bytes] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)  # parts skipped around it (a push form's)
 
 
 @dataclass(frozen=True)
@@ -489,7 +490,7 @@ def read_form(body: bytes, content_type: str, *, max_part: int = MAX_PART_BYTES)
             raise MalformedAlert("not an ANPR alert", reason="not_anpr")
         raise MalformedAlert("no alert part in the form", reason="no_alert")
     read = reads[0]
-    read.rejected = [e for e in events if isinstance(e, Rejected)]  # type: ignore[attr-defined]
+    read.rejected = [e for e in events if isinstance(e, Rejected)]
     return read
 
 

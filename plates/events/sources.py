@@ -182,15 +182,23 @@ def configure_http_host(*, camera: Camera, url: str) -> str:
     return free
 
 
+def push_refusal(*, camera_id: int, secret: str) -> tuple[AnprEventSource | None, str]:
+    """(the source this push opens, "") or (None, why it is refused), the refusal counted and logged."""
+    source = source_for_push(camera_id=camera_id, secret=secret)
+    if source is not None:
+        return source, ""
+    known = AnprEventSource.objects.filter(camera_id=camera_id).exists()
+    reason = "wrong_secret" if known else "unknown_camera"
+    count_rejected(camera_id=camera_id if known else None, reasons={reason: 1}, detail="push refused")
+    return None, reason
+
+
 def ingest_push(*, camera_id: int, secret: str, body: bytes, content_type: str, max_part: int) -> tuple[str, bool]:
     """Listening mode: one camera POST. Returns (refusal reason or "", created)."""
     from ..services.reads import ingest_read
 
-    source = source_for_push(camera_id=camera_id, secret=secret)
+    source, reason = push_refusal(camera_id=camera_id, secret=secret)
     if source is None:
-        known = AnprEventSource.objects.filter(camera_id=camera_id).exists()
-        reason = "wrong_secret" if known else "unknown_camera"
-        count_rejected(camera_id=camera_id if known else None, reasons={reason: 1}, detail="push refused")
         return reason, False
     try:
         read = isapi_events.read_form(body, content_type, max_part=max_part)
@@ -198,7 +206,7 @@ def ingest_push(*, camera_id: int, secret: str, body: bytes, content_type: str, 
         count_rejected(camera_id=camera_id, reasons={exc.reason: 1}, detail=str(exc))
         return exc.reason, False
     rejected: dict[str, int] = {}
-    for item in getattr(read, "rejected", []):
+    for item in read.rejected:
         rejected[item.reason] = rejected.get(item.reason, 0) + 1
     count_rejected(camera_id=camera_id, reasons=rejected, detail="push parts skipped")
     _row, created = ingest_read(camera=source.camera, alert=read.alert, pictures=read.pictures, source="push")

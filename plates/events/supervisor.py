@@ -263,8 +263,6 @@ class Supervisor:
             log.warning("notification listener lost; polling only until it reconnects")
             self._listen_conn = None
             self.stopping.wait(timeout)
-        except InterruptedError:
-            pass
 
     def _listener(self):
         if self._listen_conn is not None or connection.vendor != "postgresql":

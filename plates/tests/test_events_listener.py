@@ -124,7 +124,8 @@ def test_arming_stores_each_read_once_with_its_pictures(listener, cam):
     assert reads(camera, "JS0001").get().uuid == json_read["uuid"]
 
 
-def test_listening_mode_and_stream_plus_push_collapse(listener, cam, live_server):
+def test_listening_mode_and_stream_plus_push_collapse(listener, cam, live_server, settings):
+    settings.EVENTS_PUSH_MAX_BYTES = 1024**2
     camera, source = armed(cam)
     secret = sources.rotate_secret(source=source)
     cam.http_hosts[0].update(ipAddress="10.9.9.9", portNo="8080", url="/nvr")  # another system's slot
@@ -158,8 +159,12 @@ def test_listening_mode_and_stream_plus_push_collapse(listener, cam, live_server
         good, data=b"--x\r\n\r\n<Event", headers={"Content-Type": "multipart/form-data; boundary=x"}, timeout=5
     )
     assert bad.status_code == 400 and "body" in bad.json()
+    huge = requests.post(
+        good, data=b"x" * (2 * 1024**2), headers={"Content-Type": "multipart/form-data; boundary=x"}, timeout=10
+    )
+    assert huge.status_code == 413
     rejected = state(camera).rejected
-    assert rejected["wrong_secret"] == 1 and sum(rejected.values()) == 2
+    assert rejected["wrong_secret"] == 1 and rejected["oversize"] == 1 and sum(rejected.values()) == 3
 
     # Every slot held elsewhere: nothing changes.
     for slot in cam.http_hosts:

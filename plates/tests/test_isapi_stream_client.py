@@ -83,3 +83,11 @@ def test_cut_stream_ends(cam):
             pass
         rejected += reader.close()
     assert [r.reason for r in rejected if isinstance(r, ev.Rejected)] == ["truncated"]
+
+
+def test_a_401_on_the_stream_itself_is_bad_credentials(cam):
+    cam.inject("401", path="alertStream")  # the digest was right, the camera refuses anyway
+    c = client(cam)
+    with pytest.raises(isapi.BadCredentials):
+        c.open_stream(PATH, read_timeout=5)
+    assert c.auth_failure is not None and cam.stream_requests == 2
