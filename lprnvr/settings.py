@@ -382,6 +382,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DiscoveryJobStatusEnum": "cameras.models.DiscoveryJob.Status",
         "DiscoveredStreamStatusEnum": "cameras.models.DiscoveredStream.Status",
         "PlateWorkStatusEnum": "plates.models.Status",
+        "PlateReadSourceEnum": "plates.models.ReadSource",
+        "SourceEnum": "plates.models.Source",
     }
 )
 # Device credentials never reach a log line (runserver request lines, URLs quoted in messages).

@@ -7,5 +7,6 @@ class PlatesConfig(AppConfig):
     verbose_name = _("Plates")
 
     def ready(self) -> None:
-        from . import auth  # noqa: F401 - connects the digest-credential signal
+        # auth connects the digest-credential signal; checks registers the system checks.
+        from . import auth, checks  # noqa: F401
         from .api import schema  # noqa: F401 - registers the OpenAPI extension

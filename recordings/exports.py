@@ -171,13 +171,14 @@ def export_recording(*, recording: Recording, user) -> Path:
     return output
 
 
-def export_range(*, camera, user, start: datetime, end: datetime) -> Path:
-    """Any range of a camera; the same range asked again within EXPORT_CACHE_SECONDS is the same file."""
+def export_range(*, camera, user, start: datetime, end: datetime, kind: str = "range") -> Path:
+    """Any range of a camera; the same range asked again within EXPORT_CACHE_SECONDS is the same file.
+    `kind` names what asked in the Export row ("range" from the recordings page, "clip" for a plate read)."""
     output = storage.exports_dir() / f"range-{camera.id}-{int(start.timestamp())}-{int(end.timestamp())}.mp4"
     if _cached(output):
         return output
     return build(
-        user=user, camera_id=camera.id, camera_ip=camera.address, start=start, end=end, output=output, kind="range"
+        user=user, camera_id=camera.id, camera_ip=camera.address, start=start, end=end, output=output, kind=kind
     )
 
 

@@ -1,11 +1,13 @@
 """Admin: plates with search and bulk actions (push to / remove from cameras, import CSV, delete
 through removal jobs), jobs with their per-camera results inline, drift per camera, and backups listed,
-downloadable and restorable. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
+downloadable and restorable; plate reads
+read-only, with thumbnails. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
 
 from .devices import AnprCameraAdmin, PlateBackupAdmin
 from .events import AnprEventSourceAdmin
 from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
 from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
+from .reads import PlateReadAdmin
 
 __all__ = [
     "AnprCameraAdmin",
@@ -19,5 +21,6 @@ __all__ = [
     "PlateBackupAdmin",
     "PlateJobAdmin",
     "PlateJobCameraAdmin",
+    "PlateReadAdmin",
     "job_links",
 ]

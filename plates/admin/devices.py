@@ -46,6 +46,7 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         "family",
         "family_detected_at",
         "remove_unexpected",
+        "overview_cameras",
         "last_synced_at",
         "last_sync_error",
         "plate_count",
@@ -54,7 +55,8 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         "auth_error",
         "locked_until",
     ]
-    readonly_fields = [f for f in fields if f != "remove_unexpected"]
+    readonly_fields = [f for f in fields if f not in ("remove_unexpected", "overview_cameras")]
+    filter_horizontal = ["overview_cameras"]
     actions = ["sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now"]
 
     def has_add_permission(self, request):

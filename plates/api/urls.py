@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import events, legacy, views
+from . import events, legacy, reads, views
 
 app_name = "plates"
 
@@ -9,6 +9,7 @@ router = SimpleRouter(trailing_slash=True)  # like /api/cameras/: every REST pat
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("cameras", views.AnprCameraViewSet, basename="camera")
 router.register("backups", views.BackupViewSet, basename="backup")
+router.register("reads", reads.PlateReadViewSet, basename="read")
 router.register("", views.PlateViewSet, basename="plate")
 
 urlpatterns = [

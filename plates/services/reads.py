@@ -8,6 +8,7 @@ arriving twice (`activePostCount` > 1, stream and push both, backfill overlappin
 from __future__ import annotations
 
 import logging
+import shutil
 import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -232,6 +233,24 @@ def _oldest_pictures(needed: int) -> int:
     return freed
 
 
+def _drop_orphan_folders() -> int:
+    """The picture folders of cameras deleted since (their reads went with them, by CASCADE)."""
+    root = reads_dir()
+    if not root.is_dir():
+        return 0
+    names = {p.name: p for p in root.iterdir() if p.is_dir() and p.name.isascii() and p.name.isdigit()}
+    live = {str(pk) for pk in Camera.objects.filter(pk__in=[int(n) for n in names]).values_list("pk", flat=True)}
+    freed = 0
+    for name, folder in names.items():
+        if name in live:
+            continue
+        for path in folder.rglob("*"):
+            if path.is_file():
+                freed += path.stat().st_size
+        shutil.rmtree(folder, ignore_errors=True)
+    return freed
+
+
 def apply_reads_retention(*, now: datetime | None = None) -> dict:
     """Reads older than READS_RETENTION_DAYS go with their pictures; then, oldest first, pictures go
     (the rows stay: a read is a few hundred bytes) until they are under READS_MAX_BYTES and the disk
@@ -252,9 +271,36 @@ def apply_reads_retention(*, now: datetime | None = None) -> dict:
     if settings.READS_MAX_BYTES:
         total = PlateRead.objects.aggregate(total=Sum("picture_bytes"))["total"] or 0
         stats["freed"] += _oldest_pictures(total - settings.READS_MAX_BYTES)
+    stats["freed"] += _drop_orphan_folders()
     shortfall = floor_shortfall(reads_dir())
     if shortfall > 0:
         stats["freed"] += _oldest_pictures(shortfall)
     if stats["deleted"] or stats["freed"]:
         log.info("plate reads retention: %(deleted)d reads deleted, %(freed)d picture bytes freed", stats)
     return stats
+
+
+# --- The video at that moment ----------------------------------------------------------------------
+
+
+def clip_cameras(read: PlateRead) -> list[Camera]:
+    """The cameras whose footage belongs to a read: its ANPR camera, then the gate's overview cameras."""
+    overview = Camera.objects.filter(overview_of__camera_id=read.camera_id).order_by("ip", "http_port", "channel")
+    return [read.camera, *[c for c in overview if c.pk != read.camera_id]]
+
+
+def clip_window(read: PlateRead) -> tuple[datetime, datetime]:
+    """READS_CLIP_BEFORE seconds before the read to READS_CLIP_AFTER after it (the camera's time when
+    it sent one: a backfilled read arrives late, its time does not)."""
+    at = read.read_at
+    return at - timedelta(seconds=settings.READS_CLIP_BEFORE), at + timedelta(seconds=settings.READS_CLIP_AFTER)
+
+
+def clip_for_read(*, read: PlateRead, camera: Camera, user) -> Path:
+    """The read's clip from `camera` (one of `clip_cameras(read)`): an export of the recorded segments
+    around it, bounded and cached as every export is (recordings.exports). FileNotFoundError when
+    nothing was recorded then; the export's own 429/507 when the user's bound or the disk says no."""
+    from recordings import exports
+
+    start, end = clip_window(read)
+    return exports.export_range(camera=camera, user=user, start=start, end=end, kind="clip")

@@ -1,18 +1,29 @@
 """Every plates endpoint x anonymous/viewer/user/admin, with the expected status (no camera is contacted:
 the cameras point at a closed loopback port and the jobs are only queued)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
 from lprnvr.tests.matrix import LOGIN, model_admin
+from plates.clients.isapi_events import Alert
 from plates.models import AnprCamera, AnprEventSource, PlateBackup, PlateJob, PlateJobCamera
+from plates.services.reads import ingest_read
 from plates.tests.factories import PlateFactory
+from recordings.tests.factories import make_sample_mp4, make_segment
+
+
+@pytest.fixture(scope="session")
+def sample_mp4(tmp_path_factory):
+    return make_sample_mp4(tmp_path_factory.mktemp("media") / "sample.mp4")
 
 
 @pytest.fixture
-def world(make_user, tmp_path, settings, monkeypatch):
+def world(make_user, tmp_path, settings, monkeypatch, sample_mp4):
     monkeypatch.setattr("plates.services.jobs._enqueue", lambda ids: None)  # queue nothing: this is about access
     assigned = CameraFactory(ip="127.0.0.71", http_port=9)
     unassigned = CameraFactory(ip="127.0.0.72", http_port=9)
@@ -41,7 +52,20 @@ def world(make_user, tmp_path, settings, monkeypatch):
         backups[name] = PlateBackup.objects.create(
             camera=cam, camera_address=cam.address, raw_path="b.csv", normalized_path="b.csv", sha256="x"
         )
+    # A read on each camera, with its plate picture, at a time both cameras recorded.
+    settings.DISK_FREE_FLOOR_BYTES = 0
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
+    reads = {}
+    for name, cam in (("read", assigned), ("other_read", unassigned)):
+        for i in range(6):
+            make_segment(cam, at - timedelta(seconds=12 - 4 * i), sample=sample_mp4)
+        alert = Alert(event_type="ANPR", camera_time=at, plate="MINE01", uuid=name, list_type="allowList")
+        reads[name] = ingest_read(
+            camera=cam, alert=alert, pictures={"licensePlatePicture.jpg": b"\xff\xd8jpeg"}, source="stream"
+        )[0]
     return {
+        "read": reads["read"].pk,
+        "other_read": reads["other_read"].pk,
         "assigned": assigned.pk,
         "unassigned": unassigned.pk,
         "users": users,
@@ -95,6 +119,19 @@ MATRIX = [
     ("get", "/api/plates/backups/{backup}/download/", None, (401, 200, 200, 200)),
     ("post", "/api/plates/backups/{backup}/restore/", {}, (401, 403, 202, 202)),
     ("post", "/api/plates/backups/{other_backup}/restore/", {}, (401, 403, 404, 202)),
+    # Plate reads: viewers read; a read, its pictures and its clips only on a camera the user sees.
+    ("get", "/api/plates/reads/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/reads/", {}, (401, 405, 405, 405)),
+    ("get", "/api/plates/reads/{read}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/reads/{other_read}/", None, (401, 404, 404, 200)),
+    ("delete", "/api/plates/reads/{read}/", None, (401, 405, 405, 405)),
+    ("get", "/api/plates/reads/{read}/picture/plate/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/reads/{other_read}/picture/plate/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/reads/{read}/clip/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/reads/{other_read}/clip/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/reads/{read}/clip/?camera=" + U, None, (401, 400, 400, 400)),
+    ("get", "/api/plates/reads/feed/?after=0&wait=0", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/reads/export.csv/", None, (401, 200, 200, 200)),
     ("post", "/AddPlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
     ("post", "/AddPlate", {"camaras": [U], "plates": ["ABC123"]}, (401, 403, 400, 202)),
     ("post", "/DeletePlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
@@ -110,6 +147,7 @@ MATRIX = [
     *model_admin("plates/anprcamera", "assigned", add=403),
     *model_admin("plates/platebackup", "backup", add=403),
     *model_admin("plates/anpreventsource", "assigned"),
+    *model_admin("plates/plateread", "read", add=403, delete=403),
     ("get", "/admin/plates/plate/import/", None, (LOGIN, 403, 403, 200)),
     (
         "post",

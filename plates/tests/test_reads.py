@@ -312,3 +312,68 @@ def test_beat_schedules_reads_retention(settings):
     assert settings.CELERY_BEAT_SCHEDULE["plates-reads-retention"]["task"] == "plates.reads_retention"
     app.loader.import_default_modules()
     assert "plates.reads_retention" in app.tasks
+
+
+def test_check_warns_when_reads_dir_is_not_writable(settings, tmp_path, monkeypatch):
+    from plates import checks
+
+    settings.READS_DIR = tmp_path / "reads" / "not-yet"
+    assert checks.reads_dir_writable(None) == []  # made on first use: its existing parent is what counts
+    asked = []
+    monkeypatch.setattr(checks.os, "access", lambda path, mode: asked.append(path) and False)
+    problems = checks.reads_dir_writable(None)
+    assert [p.id for p in problems] == [checks.READS_DIR_NOT_WRITABLE] and asked == [tmp_path]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("uuid", ["", "RACE-1"])
+def test_the_same_read_from_stream_and_push_at_once_is_stored_once(camera, uuid):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    results = []
+
+    def deliver(source):
+        try:
+            barrier.wait()
+            a = alert(uuid=uuid)
+            results.append(
+                ingest_read(camera=camera, alert=a, pictures={"licensePlatePicture.jpg": JPEG}, source=source)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(s,)) for s in ("stream", "push", "stream", "backfill")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 4 and PlateRead.objects.count() == 1
+    assert sorted(created for _row, created in results) == [False, False, False, True]
+    assert len({row.pk for row, _created in results}) == 1
+
+
+def test_retention_runs_through_the_real_worker(celery_worker, camera, settings):
+    from plates.tasks import reads_retention_task
+
+    settings.READS_RETENTION_DAYS = 30
+    _aged(camera, days=40, uuid="old")
+    assert reads_retention_task.delay().get(timeout=30) == {"deleted": 1, "freed": 2 * len(JPEG)}
+    assert not PlateRead.objects.exists()
+
+
+def test_retention_drops_the_pictures_of_a_deleted_camera(camera, settings):
+    from cameras.tests.factories import CameraFactory
+    from plates.services.reads import apply_reads_retention
+
+    gone = CameraFactory()
+    kept = _aged(camera, days=1, uuid="kept")
+    _aged(gone, days=1, uuid="gone")
+    gone_id = gone.pk
+    gone.delete()  # its reads go by CASCADE; their files stay until this pass
+    assert (settings.READS_DIR / str(gone_id)).is_dir()
+    assert apply_reads_retention()["freed"] == 2 * len(JPEG)
+    assert not (settings.READS_DIR / str(gone_id)).exists()
+    assert (settings.READS_DIR / kept.plate_picture).is_file()
