@@ -30,17 +30,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Max
 from django.utils import timezone
 
 from cameras.clients import isapi as camera_isapi
 from cameras.models import Camera
 
 from ..clients import isapi_events as ev
-from ..models import AnprEventSource, EventMode, EventState
+from ..models import AnprEventSource, DefaultCameraCredentials, EventMode, EventState
 from ..services import devices
 from . import sources
 
 log = logging.getLogger("plates.events")
+
+HEARTBEAT_WRITE_EVERY = 15.0  # seconds between two writes of one camera's last heartbeat
 
 
 def heartbeat_path() -> Path:
@@ -60,17 +63,24 @@ class Report:
     auth_failure: camera_isapi.BadCredentials | None = None
     connected_ok: bool = False
 
+    @property
+    def heartbeat_only(self) -> bool:
+        return (
+            self.state is None and self.error is None and self.connected_at is None and not self.reconnects
+            and not self.rejected and self.auth_failure is None and not self.connected_ok
+        )  # fmt: skip
+
 
 class CameraStream(threading.Thread):
     """One camera's armed alertStream: connect, backfill, read, reconnect; until stopped."""
 
-    def __init__(self, supervisor: Supervisor, camera: Camera, credentials: tuple[str, str]):
+    def __init__(self, supervisor: Supervisor, camera: Camera, credentials: tuple[str, str], *, version=None):
         super().__init__(name=f"events-cam{camera.pk}", daemon=True)
+        self.version = version  # (camera row updated_at, default credentials updated_at) it started with
         self.supervisor = supervisor
         self.camera_id = camera.pk
         self.host, self.port = camera.ip, camera.http_port
         self.credentials = credentials
-        self.key = (camera.ip, camera.http_port, devices.isapi.credentials_fingerprint(*credentials))
         self.stopping = threading.Event()
         self._stream: camera_isapi.Stream | None = None
 
@@ -188,6 +198,7 @@ class Supervisor:
         self._listen_retry = 0.0
         self._ingesters: list[threading.Thread] = []
         self._backfills = threading.BoundedSemaphore(max(1, settings.EVENTS_INGEST_WORKERS))
+        self._heartbeat_written: dict[int, float] = {}
 
     # --- reports from the camera threads (memory only) ------------------------------------------
     def report(self, camera_id: int, *, rejected: str | None = None, **values) -> None:
@@ -285,36 +296,41 @@ class Supervisor:
     # --- one pass ---------------------------------------------------------------------------------
     def tick(self) -> None:
         heartbeat_path().touch()
+        # A thread that ended (refused credentials) reported why before ending: flush after looking,
+        # so its refusal is recorded before we decide whether to start it again.
+        ended = {camera_id for camera_id, stream in self.streams.items() if not stream.is_alive()}
         self.flush_reports()
+        # Cheap columns only: decrypting every camera's password each pass is what costs at 128
+        # cameras. A camera row or the default credentials changing is what restarts a stream.
+        defaults_at = DefaultCameraCredentials.objects.aggregate(at=Max("updated_at"))["at"]
         wanted = {
-            s.camera_id: s
-            for s in AnprEventSource.objects.filter(enabled=True, camera__is_active=True).select_related("camera")
+            camera_id: (mode, state, (updated_at, defaults_at))
+            for camera_id, mode, state, updated_at in AnprEventSource.objects.filter(
+                enabled=True, camera__is_active=True
+            ).values_list("camera_id", "mode", "state", "camera__updated_at")
         }
         for camera_id, stream in list(self.streams.items()):
-            source = wanted.get(camera_id)
-            keep = source is not None and source.mode == EventMode.ARMING and stream.is_alive()
-            if keep:
-                credentials = devices.camera_credentials(source.camera)
-                key = (source.camera.ip, source.camera.http_port, devices.isapi.credentials_fingerprint(*credentials))
-                keep = key == stream.key
-            if not keep:
+            mode, _state, version = wanted.get(camera_id, (None, None, None))
+            if camera_id in ended or mode != EventMode.ARMING or version != stream.version:
                 stream.stop()
                 del self.streams[camera_id]
                 self.connected.pop(camera_id, None)
-        for camera_id, source in wanted.items():
-            if source.mode == EventMode.LISTENING:
-                if source.state != EventState.LISTENING:
+        for camera_id, (mode, state, version) in wanted.items():
+            if mode == EventMode.LISTENING:
+                if state != EventState.LISTENING:
                     sources.record_state(camera_id=camera_id, state=EventState.LISTENING, error="")
                 continue
             if camera_id in self.streams:
                 continue
-            camera = source.camera
+            camera = Camera.objects.filter(pk=camera_id).first()
+            if camera is None:
+                continue
             block = devices.auth_block(camera, devices.anpr_for(camera))
             if block:
-                if source.state != EventState.AUTH_FAILED:
+                if state != EventState.AUTH_FAILED:
                     sources.record_state(camera_id=camera_id, state=EventState.AUTH_FAILED, error=block)
                 continue
-            stream = CameraStream(self, camera, devices.camera_credentials(camera))
+            stream = CameraStream(self, camera, devices.camera_credentials(camera), version=version)
             self.streams[camera_id] = stream
             stream.start()
 
@@ -322,8 +338,20 @@ class Supervisor:
         with self._lock:
             reports, self.reports = self.reports, {}
             reads, self.reads = self.reads, Counter()
+        now = time.monotonic()
         for camera_id in set(reports) | set(reads):
             rep = reports.get(camera_id) or Report()
+            if rep.heartbeat_only and not reads.get(camera_id):
+                # 128 cameras beating every few seconds would be a write per heartbeat: one per
+                # HEARTBEAT_WRITE_EVERY per camera is enough to show it is alive (silence is
+                # detected in memory).
+                if now - self._heartbeat_written.get(camera_id, 0.0) < HEARTBEAT_WRITE_EVERY:
+                    with self._lock:
+                        pending = self.reports.setdefault(camera_id, Report())
+                        pending.heartbeat_at = pending.heartbeat_at or rep.heartbeat_at
+                    continue
+            if rep.heartbeat_at is not None:
+                self._heartbeat_written[camera_id] = now
             if rep.auth_failure is not None:
                 camera = Camera.objects.filter(pk=camera_id).first()
                 if camera is not None:
