@@ -825,14 +825,15 @@ class _Handler(BaseHTTPRequestHandler):
         cam = self.camera
         sub = _Subscriber()
         self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", f"multipart/mixed; boundary={cam.boundary}")
-        self.send_header("Connection", "close")
-        self.end_headers()
+        # Subscribed before the client sees the headers: a fault set right after it opened applies.
         with cam.lock:
             cam.streams.append(sub)
             cam.stream_connections += 1
         try:
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/mixed; boundary={cam.boundary}")
+            self.send_header("Connection", "close")
+            self.end_headers()
             while not cam._stopping.is_set():
                 try:
                     data = sub.queue.get(timeout=cam.heartbeat_seconds)
