@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -392,7 +393,10 @@ class Supervisor:
                 return
             with stream.client(read_timeout=15) as client:
                 try:
-                    body = client.vehicle_detect_plates(ev.backfill_request(cursor))
+                    # From a second before the last stored read: the camera times reads by the second
+                    # and answers those strictly after picTime, so a read in the same second as the
+                    # last one stored is not lost; the overlap collapses in ingest_read.
+                    body = client.vehicle_detect_plates(ev.backfill_request(cursor - timedelta(seconds=1)))
                 except camera_isapi.NotSupported:
                     sources.record_backfill(camera_id=camera.pk, supported=False, cursor=None)
                     return

@@ -177,11 +177,10 @@ def test_listening_mode_and_stream_plus_push_collapse(listener, cam, live_server
 def test_cut_stream_reconnects_and_the_backfill_recovers_the_cut_read(listener, cam):
     camera, _ = armed(cam)
     connected(camera, cam)
-    cam.emit_read("FIRST1")
+    first = cam.emit_read("FIRST1")
     wait_for(lambda: reads(camera, "FIRST1").exists(), message="the first read")
-    time.sleep(1.1)  # the camera times reads by the second
     cam.cut_streams()
-    cam.emit_read("CUT001")  # cut in the middle of its alert part: lost on the stream
+    cam.emit_read("CUT001", when=first["time"])  # same second; cut mid-part: lost on the stream
     connected(camera, cam, 2)
     wait_for(lambda: reads(camera, "CUT001").exists(), message="the cut read, from the backfill")
     assert reads(camera, "CUT001").get().source == "backfill"
