@@ -44,7 +44,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lprnvr.settings")
 
 def start_doubles(count: int, latency: float) -> tuple[subprocess.Popen, list[int]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plates.tests.camera_double", "--count", str(count), "--latency", str(latency),
+        [sys.executable, "-m", "cameras.tests.doubles.hikvision", "--count", str(count), "--latency", str(latency),
          "--max-page", "100"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -2,7 +2,8 @@
 
 Masks the userinfo of any URL (`rtsp://user:pass@host` -> `rtsp://***:***@host`), the values of
 credential parameters, wherever they appear (`?credentials=u:p`, XMEye's `/user=admin&password=x`),
-and signed tokens carried in a path (the live HLS URL `/api/cameras/streams/<token>/index.m3u8`).
+signed tokens carried in a path (the live HLS URL `/api/cameras/streams/<token>/index.m3u8`), and the
+per-camera secret of the plate-read push URL (`/api/plates/events/push/<camera>/<secret>/`).
 Applied to the console log handler (settings.LOGGING) and to gunicorn's access log (lprnvr.gunicorn_conf).
 """
 
@@ -14,12 +15,14 @@ import re
 _USERINFO = re.compile(r"(\w+://)[^/@\s\"']*@")
 # django.core.signing's `value:timestamp:signature` (signature: 43 base64url characters) as a path segment.
 _SIGNED_SEGMENT = re.compile(r"(?<=/)[\w.-]+:[\w-]+:[\w-]{43}(?=[/?#\s\"']|$)")
+_PUSH_SECRET = re.compile(r"(/events/push/[^/\s]+/)[^/\s\"'?#]+")
 _PARAMS = re.compile(r"((?<!\w)(?:user|username|password|passwd|pass|pwd|credentials)=)[^&\s\"']*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """Text safe to log, store or show."""
-    return _SIGNED_SEGMENT.sub("***", _PARAMS.sub(r"\1***", _USERINFO.sub(r"\1***:***@", text)))
+    text = _SIGNED_SEGMENT.sub("***", _PARAMS.sub(r"\1***", _USERINFO.sub(r"\1***:***@", text)))
+    return _PUSH_SECRET.sub(r"\1***", text)
 
 
 class RedactCredentialsFilter(logging.Filter):

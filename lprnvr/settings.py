@@ -340,6 +340,20 @@ CELERY_BEAT_SCHEDULE["plates-reads-retention"] = {
     "task": "plates.reads_retention",
     "schedule": float(READS_RETENTION_INTERVAL),
 }
+# The event listener (`manage.py run_events`, plates/events/supervisor.py): one armed alertStream per
+# camera in arming mode, the push endpoint for cameras in listening mode.
+EVENTS_RUN_DIR = Path(env.str("EVENTS_RUN_DIR", default=str(VAR_DIR / "events")))
+EVENTS_POLL_INTERVAL = env.float("EVENTS_POLL_INTERVAL", default=2.0)  # desired state re-read (a NOTIFY wakes it)
+EVENTS_SILENCE_SECONDS = env.float("EVENTS_SILENCE_SECONDS", default=40.0)  # no heartbeat this long: restart
+EVENTS_BACKOFF_STEPS = [float(s) for s in env.list("EVENTS_BACKOFF_STEPS", default=["1", "2", "5", "10", "30", "60"])]
+EVENTS_HEALTHY_AFTER = env.float("EVENTS_HEALTHY_AFTER", default=30.0)  # a stream up this long resets the backoff
+EVENTS_INGEST_WORKERS = env.int("EVENTS_INGEST_WORKERS", default=4)  # threads (and DB connections) storing reads
+EVENTS_MAX_PART_BYTES = env.int("EVENTS_MAX_PART_BYTES", default=4 * 1024**2)  # a bigger part is skipped
+# A bigger camera POST is refused (and counted); keep it under MAX_REQUEST_BYTES, which refuses first.
+EVENTS_PUSH_MAX_BYTES = env.int("EVENTS_PUSH_MAX_BYTES", default=4 * 1024**2)
+EVENTS_CONNECT_TIMEOUT = env.float("EVENTS_CONNECT_TIMEOUT", default=5.0)
+# How cameras reach us for pushes (e.g. http://192.168.1.10:8000); empty: the admin page's own address.
+EVENTS_PUSH_BASE_URL = env.str("EVENTS_PUSH_BASE_URL", default="")
 
 # --- Discovery (cameras app; see docs/discovery.md) -------------------------------------------
 SCAN_PORTS = env.list("SCAN_PORTS", cast=int, default=[80, 443, 554, 8000, 8554, 8899, 34567, 37777])

@@ -22,10 +22,12 @@ import hashlib
 import json
 import logging
 import secrets
+import socket
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import parse_http_list, parse_keqv_list
+from xml.sax.saxutils import escape
 
 import urllib3
 import urllib3.connectionpool
@@ -35,6 +37,8 @@ from . import errors
 
 logger = logging.getLogger(__name__)
 
+ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
+HTTP_HOSTS = "/ISAPI/Event/notification/httpHosts"
 TRANSIENT_SUB_STATUS = {"deviceBusy", "serviceUnavailable", "upgrading", "noMemory"}
 
 
@@ -403,6 +407,60 @@ class _Digest:
 # --- The client ------------------------------------------------------------------------------
 
 
+class Stream:
+    """An open streaming answer: `content_type`, `chunks()` (bytes as they arrive), `close()`."""
+
+    def __init__(self, raw, address: str):
+        self._raw = raw
+        self.address = address
+        self.headers = raw.headers
+        self.content_type = raw.headers.get("Content-Type", "")
+
+    def chunks(self, size: int = 65536):
+        """The body as it arrives. DeviceTimeout after `read_timeout` of silence, DeviceUnreachable
+        when the connection breaks; the end of the stream (the camera closed it) simply ends."""
+        while True:
+            try:
+                data = self._raw.read1(size)
+            except u3.ReadTimeoutError:
+                raise DeviceTimeout(f"camera {self.address}: the stream went silent") from None
+            except (TimeoutError, OSError) as exc:
+                if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+                    raise DeviceTimeout(f"camera {self.address}: the stream went silent") from None
+                raise DeviceUnreachable(f"camera {self.address}: the stream broke") from None
+            except u3.HTTPError:
+                raise DeviceUnreachable(f"camera {self.address}: the stream broke") from None
+            if not data:
+                return
+            yield data
+
+    def abort(self) -> None:
+        """From another thread: break the connection so that a blocked `chunks()` returns now."""
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Drop the connection (a stream is never read to its end, so it cannot be reused)."""
+        try:
+            self._raw.close()
+        except (u3.HTTPError, OSError):
+            pass
+        conn = getattr(self._raw, "connection", None)
+        if conn is not None:
+            conn.close()
+        self._raw.release_conn()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class Timeouts:
     connect: float = 3.0
@@ -504,6 +562,11 @@ class ISAPIClient:
             if authorization:  # else a challenge we cannot answer (algorithm, qop): the 401 stands
                 headers["Authorization"] = authorization
                 response = self._send(method, path, body, headers, timeout)
+        self._raise_for(response)
+        return response
+
+    def _raise_for(self, response: Response) -> None:
+        """The typed error for an answer that is not a 200 (a 401 also stops this client)."""
         if response.status_code == 401:
             self._auth_failure = self._auth_error(response)
             raise self._auth_failure
@@ -519,7 +582,54 @@ class ISAPIClient:
                 raise error_from_status(status, response.status_code)
             message = f"camera {self.address} answered HTTP {response.status_code}"
             raise PermanentError(message, http_status=response.status_code)
-        return response
+
+    def open_stream(self, path: str, *, read_timeout: float) -> Stream:
+        """A streaming GET (the never-ending `alertStream`): the answer's headers now, its body as it
+        comes (`Stream.chunks()`), with the same Digest and the same one-refusal rule as `request`.
+
+        `read_timeout` is the longest silence tolerated between two reads of the body: past it,
+        `chunks()` raises DeviceTimeout. The stream holds this client's one connection until closed.
+        """
+        if self._auth_failure is not None:
+            raise self._auth_failure
+        headers = {"Accept": "*/*"}
+        timeout = urllib3.Timeout(connect=self.timeouts.connect, read=read_timeout)
+        authorization = self._digest.header("GET", path)
+        if authorization:
+            headers["Authorization"] = authorization
+        raw = self._open("GET", path, headers, timeout)
+        if raw.status == 401 and self._digest.challenged(raw.headers):
+            self._drain(raw)
+            authorization = self._digest.header("GET", path)
+            if authorization:
+                headers["Authorization"] = authorization
+                raw = self._open("GET", path, headers, timeout)
+        if raw.status != 200:
+            self._raise_for(Response(raw.status, self._drain(raw), raw.headers))
+        return Stream(raw, self.address)
+
+    def _open(self, method: str, path: str, headers: dict, timeout):
+        try:
+            return self._pool.urlopen(
+                method, path, headers=headers, timeout=timeout, retries=False, redirect=False,
+                assert_same_host=False, preload_content=False, decode_content=False,
+            )  # fmt: skip
+        except u3.NewConnectionError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
+            raise DeviceUnreachable(f"camera {self.address} unreachable: {reason}") from None
+        except (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError) as exc:
+            raise DeviceTimeout(f"camera {self.address} did not answer in time ({type(exc).__name__})") from None
+        except (u3.HTTPError, OSError):
+            raise DeviceUnreachable(f"camera {self.address} unreachable: connection failed") from None
+
+    def _drain(self, raw, limit: int = 65536) -> bytes:
+        """The (small) body of a refusal, then the connection back to the pool."""
+        try:
+            body = raw.read(limit)
+        except (u3.HTTPError, OSError):
+            body = b""
+        raw.release_conn()
+        return body
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict, timeout) -> Response:
         try:
@@ -573,6 +683,29 @@ class ISAPIClient:
         """`/ISAPI/Streaming/channels`: every stream of every channel (ids 101, 102, 201...)."""
         response = self.request("GET", "/ISAPI/Streaming/channels")
         return parse_streaming_channels(response.content)
+
+    # -- events (REPORT §5): the stream itself is `open_stream(ALERT_STREAM, ...)` --
+
+    def http_hosts(self) -> list[dict[str, str]]:
+        """`httpHosts`: the listening slots, each as its fields (`id`, `ipAddress`, `portNo`, `url`...)."""
+        root = _document(self.request("GET", HTTP_HOSTS).content, "HttpHostNotificationList")
+        return [_children(slot) for slot in root if _local(slot.tag) == "HttpHostNotification"]
+
+    def set_http_host(self, slot_id: str, *, url: str, protocol: str, address: str, port: int) -> None:
+        """Point one listening slot at `address:port` + `url` (XML alerts, pictures as binary parts)."""
+        xml = (
+            f'<HttpHostNotification version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">'
+            f"<id>{escape(slot_id)}</id><url>{escape(url)}</url><protocolType>{escape(protocol)}</protocolType>"
+            "<parameterFormatType>XML</parameterFormatType><addressingFormatType>ipaddress</addressingFormatType>"
+            f"<ipAddress>{escape(address)}</ipAddress><portNo>{int(port)}</portNo>"
+            "<httpAuthenticationMethod>none</httpAuthenticationMethod></HttpHostNotification>"
+        )
+        self._expect_ok(self.request("PUT", f"{HTTP_HOSTS}/{slot_id}", xml_body=xml))
+
+    def vehicle_detect_plates(self, request_xml: str, *, channel: int = 1) -> bytes:
+        """`vehicleDetect/plates` (the reads kept on the camera, for a backfill): the raw answer."""
+        path = f"/ISAPI/Traffic/channels/{channel}/vehicleDetect/plates"
+        return self.request("POST", path, xml_body=request_xml).content
 
 
 def probe(host: str, port: int, username: str, password: str, *, timeout: float = 5) -> DeviceInfo:

@@ -4,12 +4,14 @@ downloadable and restorable; plate reads
 read-only, with thumbnails. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
 
 from .devices import AnprCameraAdmin, PlateBackupAdmin
+from .events import AnprEventSourceAdmin
 from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
 from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
 from .reads import PlateReadAdmin
 
 __all__ = [
     "AnprCameraAdmin",
+    "AnprEventSourceAdmin",
     "CameraPlateInline",
     "CamerasForm",
     "ImportForm",

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import legacy, reads, views
+from . import events, legacy, reads, views
 
 app_name = "plates"
 
@@ -16,5 +16,6 @@ urlpatterns = [
     path("AddPlate", legacy.AddPlateView.as_view(), name="legacy-add"),
     path("DeletePlate", legacy.DeletePlateView.as_view(), name="legacy-delete"),
     path("UpdatePlate", legacy.UpdatePlateView.as_view(), name="legacy-update"),
+    path("api/plates/events/push/<int:camera_id>/<str:secret>/", events.push, name="events-push"),
     path("api/plates/", include(router.urls)),
 ]

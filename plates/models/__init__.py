@@ -6,11 +6,13 @@ every attempt to make a camera match, with who asked, when, and what each camera
 trail. A camera that misses a job (off line) is brought in line by the periodic convergence.
 
 One module per concept: `lists` (plates, desired lists), `jobs`, `devices` (ANPR cameras, backups),
-`digest` (legacy HTTP Digest), `reads` (the cameras' plate reads). Everything is importable from here.
+`digest` (legacy HTTP Digest), `reads` (the cameras' plate reads), `events` (where reads come from).
+Everything is importable from here.
 """
 
 from .devices import AnprCamera, DefaultCameraCredentials, PlateBackup
 from .digest import DigestCredential, DigestNonce
+from .events import AnprEventSource, EventMode, EventState
 from .jobs import (
     FINAL,
     Operation,
@@ -30,11 +32,14 @@ __all__ = [
     "FUZZY_FOLD",
     "PLATE_RE",
     "AnprCamera",
+    "AnprEventSource",
     "CameraPlate",
     "CameraVerdict",
     "DefaultCameraCredentials",
     "DigestCredential",
     "DigestNonce",
+    "EventMode",
+    "EventState",
     "ListType",
     "Operation",
     "OurVerdict",

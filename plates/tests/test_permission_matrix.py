@@ -11,7 +11,7 @@ from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
 from lprnvr.tests.matrix import LOGIN, model_admin
 from plates.clients.isapi_events import Alert
-from plates.models import AnprCamera, PlateBackup, PlateJob, PlateJobCamera
+from plates.models import AnprCamera, AnprEventSource, PlateBackup, PlateJob, PlateJobCamera
 from plates.services.reads import ingest_read
 from plates.tests.factories import PlateFactory
 from recordings.tests.factories import make_sample_mp4, make_segment
@@ -29,6 +29,7 @@ def world(make_user, tmp_path, settings, monkeypatch, sample_mp4):
     unassigned = CameraFactory(ip="127.0.0.72", http_port=9)
     for cam in (assigned, unassigned):
         AnprCamera.objects.create(camera=cam)
+        AnprEventSource.objects.create(camera=cam)
     users = {
         role: make_user(role, username=f"p-{role}", password="matrix-pass-1") for role in ("viewer", "user", "admin")
     }
@@ -135,6 +136,9 @@ MATRIX = [
     ("post", "/AddPlate", {"camaras": [U], "plates": ["ABC123"]}, (401, 403, 400, 202)),
     ("post", "/DeletePlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
     ("post", "/UpdatePlate", {"camaras": [A], "old plate": ["ABC123"], "new plate": ["ABC124"]}, (401, 403, 202, 202)),
+    # Listening mode's door: the secret in the path is the credential, whoever calls (roles do not open it).
+    ("post", "/api/plates/events/push/{assigned}/wrong-secret/", {"x": 1}, (403, 403, 403, 403)),
+    ("get", "/api/plates/events/push/{assigned}/wrong-secret/", None, (405, 405, 405, 405)),
     # The admin site: administrators only, custom views and actions included.
     ("get", "/admin/plates/", None, (LOGIN, 404, 404, 200)),
     *model_admin("plates/plate", "plate"),
@@ -142,6 +146,7 @@ MATRIX = [
     *model_admin("plates/platejobcamera", "job_camera", add=403),
     *model_admin("plates/anprcamera", "assigned", add=403),
     *model_admin("plates/platebackup", "backup", add=403),
+    *model_admin("plates/anpreventsource", "assigned"),
     *model_admin("plates/plateread", "read", add=403, delete=403),
     ("get", "/admin/plates/plate/import/", None, (LOGIN, 403, 403, 200)),
     (
@@ -170,6 +175,15 @@ MATRIX = [
             (LOGIN, 403, 403, 302),
         )
         for action in ("sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now")
+    ],
+    *[
+        (
+            "post",
+            "/admin/plates/anpreventsource/",
+            {"action": action, "_selected_action": ["{assigned}"]},
+            (LOGIN, 403, 403, 302),
+        )
+        for action in ("rotate_secret", "configure_http_host")
     ],
     *[
         (

@@ -1,4 +1,5 @@
-"""HTTP doubles: an ONVIF device, a Hikvision camera (ISAPI), a Dahua recorder (CGI), an XMEye DVR banner.
+"""HTTP doubles: an ONVIF device, a Dahua recorder (CGI), an XMEye DVR banner (the Hikvision camera is
+`hikvision.py`).
 
 Bodies and headers follow captures of real units (`/work/shared/isapi/samples`, Hikvision App-webs
 401 page, Dahua `key=value` CGI answers, XMEye's `uc-httpd` server banner).
@@ -17,11 +18,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import digest
-
-HIK_401_BODY = (
-    b"<!DOCTYPE html>\n<html><head><title>Document Error: Unauthorized</title></head>\n"
-    b"<body><h2>Access Error: 401 -- Unauthorized</h2>\n<p>Authentication Error</p>\n</body>\n</html>\n"
-)
 
 
 @dataclass
@@ -245,53 +241,7 @@ class OnvifHandler(_Handler):
         raise ValueError(token)
 
 
-# ----------------------------------------------------------------------------------------- Hikvision
-class HikvisionHandler(_Handler):
-    server_banner = "App-webs/"
-    realm = "IP Camera(83813)"
-
-    def do_GET(self):
-        self.device.calls.append(self.path)
-        if self.path == "/":
-            return self.send(200, b"<html><script>location='/doc/page/login.asp'</script></html>", "text/html")
-        if not self.digest_ok(self.realm):
-            return self.send(401, HIK_401_BODY, "text/html", {"WWW-Authenticate": digest.challenge(self.realm)})
-        d = self.device
-        if self.path == "/ISAPI/System/deviceInfo":
-            body = (
-                '<?xml version="1.0" encoding="UTF-8"?>\r\n'
-                '<DeviceInfo version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
-                "<deviceName>IP CAMERA</deviceName>\r\n<deviceID>5c3b0b1e-0000-0000-0000-000000000000</deviceID>\r\n"
-                f"<model>{d.model}</model>\r\n<serialNumber>{d.serial}</serialNumber>\r\n"
-                f"<macAddress>{d.mac.lower()}</macAddress>\r\n<firmwareVersion>{d.firmware}</firmwareVersion>\r\n"
-                "<firmwareReleasedDate>build 170725</firmwareReleasedDate>\r\n<encoderVersion>V7.3</encoderVersion>\r\n"
-                "<deviceType>IPCamera</deviceType>\r\n<telecontrolID>88</telecontrolID>\r\n</DeviceInfo>\r\n"
-            )
-            return self.send(200, body.encode())
-        if self.path == "/ISAPI/Streaming/channels":
-            items = []
-            for channel in range(1, d.channels + 1):
-                for stream_no, (w, h) in ((1, (2560, 1920)), (2, (640, 480))):
-                    items.append(
-                        f'<StreamingChannel version="2.0"><id>{channel}0{stream_no}</id>'
-                        f"<channelName>Camera {channel:02d}</channelName><enabled>true</enabled>"
-                        "<Transport><ControlProtocolList><ControlProtocol><streamingTransport>RTSP"
-                        "</streamingTransport></ControlProtocol></ControlProtocolList></Transport>"
-                        f"<Video><enabled>true</enabled><videoCodecType>H.264</videoCodecType>"
-                        f"<videoResolutionWidth>{w}</videoResolutionWidth>"
-                        f"<videoResolutionHeight>{h}</videoResolutionHeight></Video></StreamingChannel>"
-                    )
-            body = (
-                '<?xml version="1.0" encoding="UTF-8"?>\r\n<StreamingChannelList version="2.0" '
-                f'xmlns="http://www.hikvision.com/ver20/XMLSchema">{"".join(items)}</StreamingChannelList>\r\n'
-            )
-            return self.send(200, body.encode())
-        return self.send(
-            404,
-            b'<?xml version="1.0" encoding="UTF-8"?><ResponseStatus version="1.0" '
-            b'xmlns="http://www.hikvision.com/ver20/XMLSchema"><statusCode>4</statusCode>'
-            b"<statusString>Invalid Operation</statusString><subStatusCode>notSupport</subStatusCode></ResponseStatus>",
-        )
+# The Hikvision camera is `hikvision.HikvisionCamera` (one double for plates, discovery and events).
 
 
 # ---------------------------------------------------------------------------------------------- Dahua

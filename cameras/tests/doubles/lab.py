@@ -22,10 +22,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import wsd_responder
+from .hikvision import HikvisionCamera
 from .http_devices import (
     DahuaHandler,
     Device,
-    HikvisionHandler,
     OnvifHandler,
     Running,
     XMEyeHandler,
@@ -49,6 +49,7 @@ class Lab:
     xmeye: Device
     running: Running = field(default_factory=Running)
     rtsp: subprocess.Popen | None = None
+    hikvision_camera: HikvisionCamera | None = None  # the one Hikvision double, serving `hikvision`
     wsd_received: list = field(default_factory=list)
     _sockets: list = field(default_factory=list)
 
@@ -79,7 +80,12 @@ class Lab:
 
     def _start_http(self) -> None:
         start_http(self.running, OnvifHandler, self.onvif, 80)
-        start_http(self.running, HikvisionHandler, self.hikvision, 80)
+        hik = self.hikvision
+        self.hikvision_camera = HikvisionCamera(
+            "A", host=hik.address, port=80, username=hik.username, password=hik.password, model=hik.model,
+            serial=hik.serial, mac=hik.mac, firmware=hik.firmware, channels=hik.channels, calls=hik.calls,
+            auth_body="html",
+        ).start()  # fmt: skip
         start_tcp(self.running, self.hikvision.address, 8000)
         start_http(self.running, DahuaHandler, self.dahua, 80)
         start_tcp(self.running, self.dahua.address, 37777)
@@ -133,6 +139,8 @@ class Lab:
 
     def stop(self) -> None:
         self.running.stop()
+        if self.hikvision_camera is not None:
+            self.hikvision_camera.stop()
         for sock in self._sockets:
             sock.close()
         if self.rtsp is not None and self.rtsp.poll() is None:

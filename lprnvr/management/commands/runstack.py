@@ -1,5 +1,5 @@
-"""Run the whole system in the foreground: web server, Celery worker, Celery beat (and, once
-installed, the media supervisor). One Ctrl+C stops them all; if one dies, the rest are stopped.
+"""Run the whole system in the foreground: web server, Celery worker, Celery beat, the media
+supervisor and the plate-read listener. One Ctrl+C stops them all; if one dies, the rest are stopped.
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ def stack_commands(port: int, workers: int) -> dict[str, list[str]]:
 
     if "run_media" in get_commands():
         commands["media"] = [py, manage, "run_media"]
+    if "run_events" in get_commands():  # the plate-read listener (plates/events/supervisor.py)
+        commands["events"] = [py, manage, "run_events"]
     return commands
 
 
 class Command(BaseCommand):
-    help = "Run web, worker, beat (and media) together; Ctrl+C stops them all."
+    help = "Run web, worker, beat, media and events together; Ctrl+C stops them all."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
