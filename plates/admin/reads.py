@@ -121,7 +121,7 @@ MATCH_LABELS = [
     ("exact", _("exact")),
     ("prefix", _("starts with")),
     ("contains", _("contains")),
-    ("fuzzy", _("fuzzy (forgives 0/O, 1/I, 8/B, 5/S, 2/Z)")),
+    ("fuzzy", _("fuzzy (0/O, 1/I, 8/B…)")),
 ]
 
 
