@@ -70,15 +70,15 @@ class PlateReadAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def monitor_view(self, request):
         """The gate monitor: per ANPR camera the latest reads as they come (the feed's long poll) and
-        the live video of its first overview camera (the ANPR camera itself when it has none)."""
+        the live video of its first overview camera the user sees (the ANPR camera itself else)."""
         visible = set(Camera.objects.visible_to(request.user).filter(is_active=True).values_list("pk", flat=True))
+        anprs = AnprCamera.objects.visible_to(request.user).filter(camera__is_active=True)
+        # `?camera=<ref>`: one gate's screen (an unknown or unseen ref shows no gate, like the API's 404).
+        if ref := request.GET.get("camera", "").strip():
+            anprs = anprs.filter(camera__in=Camera.objects.by_ref(ref))
         gates = []
         for anpr in (
-            AnprCamera.objects.visible_to(request.user)
-            .filter(camera__is_active=True)
-            .select_related("camera")
-            .prefetch_related("overview_cameras")
-            .order_by("camera__name", "camera__pk")
+            anprs.select_related("camera").prefetch_related("overview_cameras").order_by("camera__name", "camera__pk")
         ):
             overview = [c for c in anpr.overview_cameras.all() if c.pk in visible]
             gates.append({"camera": anpr.camera, "live": overview[0] if overview else anpr.camera})
@@ -86,6 +86,7 @@ class PlateReadAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": _("Gate monitor"),
             "gates": gates,
+            "one_camera": ref if len(gates) == 1 else "",
             "words": page_words(),
         }
         return TemplateResponse(request, "admin/plates/gate_monitor.html", context)

@@ -220,3 +220,24 @@ def test_read_pages_show_each_role_only_its_cameras(world, role):
     assert client.get(f"/api/plates/reads/{world['other_read']}/").status_code == (200 if sees_all else 404)
     index = client.get("/admin/").content.decode()
     assert "/admin/plates/plateread/log/" in index and "/admin/plates/plateread/monitor/" in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_gate_monitor_plays_the_overview_camera_the_role_sees(world, role):
+    """A gate's live video is its overview camera, if the user sees it; else the ANPR camera's own.
+    `?camera=<ref>` shows that one gate."""
+    from django.test import Client
+
+    from cameras.models import Camera
+
+    mine, theirs = (Camera.objects.get(pk=world[k]) for k in ("assigned", "unassigned"))
+    AnprCamera.objects.get(camera=mine).overview_cameras.add(theirs)
+    client = Client()
+    client.force_login(world["users"][role])
+    page = client.get("/admin/plates/plateread/monitor/", {"camera": mine.address}).content.decode()
+    assert page.count('class="gate"') == 1 and f'data-camera="{mine.pk}"' in page
+    live = theirs if role == "admin" else mine
+    assert f'class="live-cell" data-ref="{live.address}"' in page
+    nothing = client.get("/admin/plates/plateread/monitor/", {"camera": "127.0.0.99"}).content.decode()
+    assert 'class="gate"' not in nothing

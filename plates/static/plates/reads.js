@@ -154,7 +154,8 @@
 
   // --- Gate monitor ----------------------------------------------------------------------------------
   const KEEP = 6;  // reads listed per gate: the latest big, the ones before it small
-  function monitorPage(feedUrl) {
+  // `camera`: one gate's screen (the feed asked for that camera only); "" for every gate shown.
+  function monitorPage(feedUrl, camera) {
     const gates = new Map(Array.from(document.querySelectorAll('.gate')).map((g) => [Number(g.dataset.camera), g]));
     const status = document.getElementById('monitor-state');
     const shown = new Map();  // camera id -> latest reads, newest first
@@ -183,7 +184,10 @@
     async function poll(cursor) {
       for (;;) {
         try {
-          const page = await getJson(feedUrl + (cursor === null ? '' : '?after=' + encodeURIComponent(cursor)));
+          const q = new URLSearchParams();
+          if (camera) q.set('camera', camera);
+          if (cursor !== null) q.set('after', cursor);
+          const page = await getJson(feedUrl + (q.toString() ? '?' + q : ''));
           status.hidden = true;
           add(page.results);
           cursor = page.cursor;
