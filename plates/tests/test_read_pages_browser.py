@@ -104,3 +104,39 @@ def test_gate_monitor_shows_a_new_read_within_2_s(make_user, live_server, tmp_pa
     assert not result["blackPlayer"] and result["clip"]  # nothing recorded: said in words
     assert "match=fuzzy" in result["csv"] and "plate=ABCI234" not in result["csv"]
     assert (shots / f"gate-monitor-{locale[:2]}.png").exists() and (shots / f"plate-reads-{locale[:2]}.png").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_log_plays_the_clip_of_a_recorded_read(make_user, live_server, tmp_path, jpegs, settings):
+    from datetime import timedelta
+
+    from recordings.tests.factories import make_sample_mp4, make_segment
+
+    settings.DISK_FREE_FLOOR_BYTES = 0
+    user = make_user("user", username="clip-user")
+    gate = CameraFactory(name="Main gate", ip="127.0.0.84", http_port=9)
+    AnprCamera.objects.create(camera=gate)
+    user.cameras.add(gate)
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    sample = make_sample_mp4(tmp_path / "sample.mp4")
+    for i in range(6):
+        make_segment(gate, at - timedelta(seconds=12 - 4 * i), sample=sample)
+    stored = read(gate, "CLIP01", list_type="allowList", uuid="u-clip", jpegs=jpegs)
+    type(stored).objects.filter(pk=stored.pk).update(camera_time=at)
+    done = subprocess.run(
+        [
+            "node",
+            str(Path(__file__).with_name("browser") / "play_clip.js"),
+            live_server.url,
+            user.username,
+            "correct-horse-9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {}
+    assert result.get("ok"), (result, done.stderr[-2000:])
+    assert result["duration"] > 5  # the window around the read, cut from the segments
