@@ -135,6 +135,8 @@ def page_words() -> dict[str, str]:
     return {
         "camera_verdict": {k: str(v) for k, v in CameraVerdict.choices},
         "our_verdict": {k: str(v) for k, v in OurVerdict.choices},
+        # The camera's `direction` as Hikvision sends it; anything else is shown as sent.
+        "directions": {"forward": str(_("forward")), "reverse": str(_("reverse")), "unknown": str(_("unknown"))},
         "camera_says": str(_("Camera")),
         "we_say": str(_("Our list")),
         "flagged": str(_("Verdicts differ")),

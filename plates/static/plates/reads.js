@@ -23,6 +23,7 @@
   function ourVerdict(read) {
     return el('span', { class: 'verdict ov-' + read.our_verdict, text: W.our_verdict[read.our_verdict] || read.our_verdict });
   }
+  function direction(read) { return (read.direction && W.directions[read.direction]) || read.direction || '—'; }
   function flag(read) { return read.flagged ? el('span', { class: 'flag', title: W.flagged, text: '⚑ ' + W.flagged }) : null; }
   async function getJson(url) {
     const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
@@ -70,7 +71,7 @@
       const tr = el('tr', { 'data-id': read.id, class: read.flagged ? 'flagged' : null },
         el('td', { class: 'thumb' }, thumb), el('td', {}, link), el('td', { text: read.camera_name }),
         el('td', { title: W.received + ': ' + TIME.format(new Date(read.received_at)), text: when(read) }),
-        el('td', { text: read.direction || '—' }), el('td', {}, cameraVerdict(read)), el('td', {}, ourVerdict(read)),
+        el('td', { text: direction(read) }), el('td', {}, cameraVerdict(read)), el('td', {}, ourVerdict(read)),
         el('td', {}, flag(read)));
       tr.addEventListener('click', (e) => { e.preventDefault(); open(read.url, tr); });
       return tr;
@@ -114,7 +115,7 @@
     const facts = el('dl', {},
       el('dt', { text: W.camera_time }), el('dd', { text: read.camera_time ? when(read) : '—' }),
       el('dt', { text: W.received }), el('dd', { text: TIME.format(new Date(read.received_at)) }),
-      el('dt', { text: W.direction }), el('dd', { text: read.direction || '—' }),
+      el('dt', { text: W.direction }), el('dd', { text: direction(read) }),
       el('dt', { text: W.confidence }), el('dd', { text: read.confidence === null ? '—' : read.confidence + ' %' }),
       el('dt', { text: W.vehicle }), el('dd', { text: Object.values(read.vehicle || {}).join(', ') || '—' }));
     const pictures = el('div', { class: 'pictures' });
@@ -167,7 +168,7 @@
       card.replaceChildren(
         el('div', { class: 'plate-number huge', text: latest.number || latest.plate_as_read || '—' }),
         el('div', { class: 'verdicts' }, ourVerdict(latest), ' ', W.camera_says + ': ', cameraVerdict(latest), ' ', flag(latest)),
-        el('div', { class: 'when', text: when(latest) + (latest.direction ? ' · ' + latest.direction : '') }),
+        el('div', { class: 'when', text: when(latest) + (latest.direction ? ' · ' + direction(latest) : '') }),
         picture ? el('img', { src: picture, alt: '', class: 'picture' }) : null);
       gate.querySelector('.before').replaceChildren(...before.map((r) => el('li', { class: 'ov-' + r.our_verdict + (r.flagged ? ' flagged' : '') },
         el('span', { class: 'plate-number', text: r.number || r.plate_as_read || '—' }), ' ', el('span', { text: when(r) }), ' ', flag(r))));
