@@ -139,6 +139,9 @@ MATRIX = [
     # Listening mode's door: the secret in the path is the credential, whoever calls (roles do not open it).
     ("post", "/api/plates/events/push/{assigned}/wrong-secret/", {"x": 1}, (403, 403, 403, 403)),
     ("get", "/api/plates/events/push/{assigned}/wrong-secret/", None, (405, 405, 405, 405)),
+    # The plate-read pages (drawn from the reads API above): every signed-in role, like the live view.
+    ("get", "/admin/plates/plateread/log/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/plates/plateread/monitor/", None, (LOGIN, 200, 200, 200)),
     # The admin site: administrators only, custom views and actions included.
     ("get", "/admin/plates/", None, (LOGIN, 404, 404, 200)),
     *model_admin("plates/plate", "plate"),
@@ -205,3 +208,50 @@ def test_matrix(world, role, method, path, body, expected, settings):
     settings.PLATES_CONNECT_TIMEOUT = 0.2
     names = {k: v for k, v in world.items() if k != "users"}
     matrix.check(role, world["users"], method, path, body, expected, names)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "user", "admin"])
+def test_read_pages_show_each_role_only_its_cameras(world, role):
+    """The pages list the role's ANPR cameras (filter, gates) and the session the pages' JS uses gets
+    the role's reads only: the API's own `visible_to`."""
+    from django.test import Client
+
+    from cameras.models import Camera
+
+    client = Client()
+    client.force_login(world["users"][role])
+    mine, theirs = (Camera.objects.get(pk=world[k]) for k in ("assigned", "unassigned"))
+    sees_all = role == "admin"
+    log = client.get("/admin/plates/plateread/log/").content.decode()
+    assert f'value="{mine.address}"' in log and (f'value="{theirs.address}"' in log) == sees_all
+    monitor = client.get("/admin/plates/plateread/monitor/").content.decode()
+    assert f'data-camera="{mine.pk}"' in monitor and (f'data-camera="{theirs.pk}"' in monitor) == sees_all
+    ids = {r["id"] for r in client.get("/api/plates/reads/").json()["results"]}
+    assert ids == ({world["read"], world["other_read"]} if sees_all else {world["read"]})
+    feed = {r["id"] for r in client.get("/api/plates/reads/feed/").json()["results"]}
+    assert feed == ids
+    assert client.get(f"/api/plates/reads/{world['other_read']}/").status_code == (200 if sees_all else 404)
+    index = client.get("/admin/").content.decode()
+    assert "/admin/plates/plateread/log/" in index and "/admin/plates/plateread/monitor/" in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_gate_monitor_plays_the_overview_camera_the_role_sees(world, role):
+    """A gate's live video is its overview camera, if the user sees it; else the ANPR camera's own.
+    `?camera=<ref>` shows that one gate."""
+    from django.test import Client
+
+    from cameras.models import Camera
+
+    mine, theirs = (Camera.objects.get(pk=world[k]) for k in ("assigned", "unassigned"))
+    AnprCamera.objects.get(camera=mine).overview_cameras.add(theirs)
+    client = Client()
+    client.force_login(world["users"][role])
+    page = client.get("/admin/plates/plateread/monitor/", {"camera": mine.address}).content.decode()
+    assert page.count('class="gate"') == 1 and f'data-camera="{mine.pk}"' in page
+    live = theirs if role == "admin" else mine
+    assert f'class="live-cell" data-ref="{live.address}"' in page
+    nothing = client.get("/admin/plates/plateread/monitor/", {"camera": "127.0.0.99"}).content.decode()
+    assert 'class="gate"' not in nothing
