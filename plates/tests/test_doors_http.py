@@ -73,7 +73,7 @@ def test_viewer_reaches_only_the_live_view_and_player(live_server, make_user, se
 
     index = browser.get(url + "/admin/", timeout=10)
     assert index.status_code == 200 and "/admin/recordings/recording/live/" in index.text
-    assert "/admin/plates/" not in index.text and "/admin/cameras/" not in index.text  # no model listed
+    assert "/admin/plates/plate/" not in index.text and "/admin/cameras/camera/" not in index.text  # no model listed
     assert browser.get(url + "/admin/recordings/recording/live/", timeout=10).status_code == 200
     assert browser.get(url + "/admin/recordings/recording/player/", timeout=10).status_code == 200
 
