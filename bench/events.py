@@ -380,6 +380,13 @@ def main() -> None:
         load = " ".join(f"{x:.2f}" for x in meter.load)
         return f"{meter.cpu['machine'] / meter.wall:.2f} of {meter.machine_cores:.0f} cores busy, load average {load}"
 
+    def throughput() -> str:
+        span = last_emit - emit_times[0]
+        during = [v for at, _s, v, _c in seconds if at <= span]
+        if not during or span <= 0 or drain <= 0:
+            return "n/a"
+        return f"{during[-1] / span:.0f} / {(len(seen) - during[-1]) / drain:.0f}"
+
     rows = [
         ("heartbeats only", ""),
         ("  window", f"{idle.wall:.1f} s, {args.cameras} streams, a heartbeat every {args.heartbeat:g} s each"),
@@ -398,6 +405,7 @@ def main() -> None:
             f"{1000 * pct(latencies, 0.99):.0f} / {1000 * max(latencies):.0f} ms  (target p99 <= 1 s)",
         ),
         ("  drain after the last read", f"{drain:.2f} s"),
+        ("  rows stored per second: while emitting / after", throughput()),
         ("  listener CPU over the phase", f"{share(busy, 'listener')} of one core ({busy.wall:.1f} s)"),
         (
             "  doubles / PostgreSQL / this script CPU",
