@@ -383,8 +383,10 @@ def main() -> None:
     def throughput() -> str:
         span = last_emit - emit_times[0]
         during = [v for at, _s, v, _c in seconds if at <= span]
-        if not during or span <= 0 or drain <= 0:
+        if not during or span <= 0:
             return "n/a"
+        if drain < 1.0:
+            return f"{during[-1] / span:.0f} / - (kept up: drained within a second)"
         return f"{during[-1] / span:.0f} / {(len(seen) - during[-1]) / drain:.0f}"
 
     rows = [
