@@ -11,7 +11,6 @@ probes, which can block for seconds, run in a small thread pool.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import select
@@ -30,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.instance_lock import hold_instance_lock
 
 from . import index, retention, storage
 from .clients import ffmpeg
@@ -124,13 +124,7 @@ class Supervisor:
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
         """One supervisor per installation: a second one would fight the first over the same cameras."""
-        run = Path(settings.MEDIA_RUN_DIR)
-        run.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(run / "supervisor.lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SystemExit("another run_media holds the lock") from exc
+        self._lock_file = hold_instance_lock(settings.MEDIA_RUN_DIR, "supervisor", "run_media")
 
     def recover(self) -> None:
         """After a crash: stop what the last supervisor left running, then index what it left on disk."""

@@ -17,7 +17,6 @@ into memory, and the main thread writes the sources' state once per pass.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
 import select
@@ -36,6 +35,7 @@ from django.utils import timezone
 
 from cameras.clients import isapi as camera_isapi
 from cameras.models import Camera
+from lprnvr.instance_lock import hold_instance_lock
 
 from ..clients import isapi_events as ev
 from ..models import AnprEventSource, DefaultCameraCredentials, EventMode, EventState
@@ -219,13 +219,7 @@ class Supervisor:
     def acquire_lock(self) -> None:
         """One listener per installation: two would store every read twice as often (and hold two
         arming slots per camera)."""
-        run = Path(settings.EVENTS_RUN_DIR)
-        run.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(run / "listener.lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SystemExit("another run_events holds the lock") from exc
+        self._lock_file = hold_instance_lock(settings.EVENTS_RUN_DIR, "listener", "run_events")
 
     def run(self) -> None:
         self.acquire_lock()
