@@ -17,18 +17,9 @@ from cameras.tests.doubles.hikvision import HikvisionCamera
 from cameras.tests.factories import CameraFactory
 from plates.events import sources
 from plates.models import AnprCamera, AnprEventSource, EventMode, EventState, PlateRead
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, timeout: float = 15, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
 
 
 class Listener:

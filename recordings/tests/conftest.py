@@ -8,36 +8,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.waiting import free_port, wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = ROOT / "cameras" / "tests" / "doubles" / "rtsp_server.py"  # the one RTSP double
 SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings exist only for Debian's interpreter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
 
 
 class RtspServer:

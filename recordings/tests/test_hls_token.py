@@ -7,7 +7,6 @@ import io
 import logging
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from cameras.tests.factories import CameraFactory
 from conftest import client_for
 from lprnvr.management.commands.runstack import stack_commands
 from recordings import services, storage
+from tests.waiting import free_port
 
 
 def serve_playlist(camera) -> None:
@@ -93,12 +93,6 @@ def test_django_request_log_masks_the_token(watched):
         handler.setStream(old)
     line = stream.getvalue()
     assert "Forbidden: /api/cameras/streams/***/s1.m4s" in line and token not in line
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,8 +17,7 @@ from conftest import client_for
 from recordings import storage
 from recordings.clients import ffmpeg
 from recordings.models import MediaChannel, ProcessState, Recording, RecordingStatus, Segment
-
-from .conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.media
 SECRET = "cam-Secret-77"

@@ -24,8 +24,9 @@ from recordings import index, storage
 from recordings.clients import ffmpeg
 from recordings.models import MediaChannel, Segment
 from recordings.supervisor import Supervisor
+from tests.waiting import wait_for
 
-from .conftest import SupervisorProcess, wait_for
+from .conftest import SupervisorProcess
 from .factories import make_sample_mp4, make_segment
 
 
