@@ -8,6 +8,7 @@ arriving twice (`activePostCount` > 1, stream and push both, backfill overlappin
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import zlib
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Case, Exists, OuterRef, Q, Sum, When
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -51,12 +52,15 @@ def picture_kind(part_name: str) -> str:
 
 def our_verdict(*, camera: Camera, number: str, day: date) -> tuple[Plate | None, str]:
     """Our lists' verdict on `number` at `camera` on `day` (the camera's own date: it judges validity
-    on its clock), with the matching plate of our lists (None when we have none by that number)."""
-    plate = Plate.objects.filter(number=number).first() if number else None
+    on its clock), with the matching plate of our lists (None when we have none by that number).
+    One query: the plate and whether `camera`'s desired list holds it."""
+    if not number:
+        return None, OurVerdict.UNLISTED
+    on_camera = CameraPlate.objects.filter(camera=camera, plate=OuterRef("pk"), desired=True)
+    plate = Plate.objects.filter(number=number).annotate(on_camera=Exists(on_camera)).first()
     if plate is None:
         return None, OurVerdict.UNLISTED
-    on_camera = CameraPlate.objects.filter(camera=camera, plate=plate, desired=True).exists()
-    if not on_camera or plate.delete_requested:
+    if not plate.on_camera or plate.delete_requested:
         return plate, OurVerdict.UNLISTED
     if not plate.is_valid_on(day):
         return plate, OurVerdict.EXPIRED
@@ -76,10 +80,15 @@ def picture_file(read: PlateRead, kind: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _save_pictures(read: PlateRead, pictures: dict[str, bytes]) -> list[str]:
-    """Write the pictures the read lacks; returns the fields changed. Oversize pictures are skipped."""
+def _save_pictures(read: PlateRead, pictures: dict[str, bytes]) -> tuple[list[str], list[Path]]:
+    """Write the pictures the read lacks and set their fields (not saved); returns (fields changed,
+    files written). Oversize pictures are skipped. The names need no row id, so a new read's pictures
+    go to disk before its one INSERT, and a repeat's before its one UPDATE."""
     changed: list[str] = []
+    written: list[Path] = []
     limit = settings.READS_MAX_PICTURE_BYTES
+    day = read.received_at.astimezone(timezone.get_current_timezone())
+    token = secrets.token_hex(6)  # unique per store call: a repeat never overwrites the first's files
     for part_name, data in pictures.items():
         kind = picture_kind(part_name)
         field = f"{kind}_picture"
@@ -87,27 +96,26 @@ def _save_pictures(read: PlateRead, pictures: dict[str, bytes]) -> list[str]:
             continue
         if len(data) > limit:
             log.warning(
-                "plate read %s on camera %s: picture %r skipped, %d bytes over the %d-byte limit",
-                read.pk,
+                "plate read on camera %s: picture %r skipped, %d bytes over the %d-byte limit",
                 read.camera_id,
                 part_name[:80],
                 len(data),
                 limit,
             )
             continue
-        day = read.received_at.astimezone(timezone.get_current_timezone()).date()
-        relative = f"{read.camera_id}/{day:%Y-%m-%d}/{read.pk}-{kind}.jpg"
+        relative = f"{read.camera_id}/{day:%Y-%m-%d}/{day:%H%M%S}-{token}-{kind}.jpg"
         path = reads_dir() / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(path)  # never a half-written picture under its final name
+        written.append(path)
         setattr(read, field, relative)
         read.picture_bytes += len(data)
         changed.append(field)
     if changed:
         changed.append("picture_bytes")
-    return changed
+    return changed, written
 
 
 def _lock(camera: Camera, number: str) -> None:
@@ -120,18 +128,15 @@ def _lock(camera: Camera, number: str) -> None:
 
 def find_repeat(*, camera: Camera, uuid: str, number: str, when: datetime, timed_by_camera: bool) -> PlateRead | None:
     """The stored read this one repeats: the same camera UUID; else (one of the two has no UUID) the
-    same plate on the same camera within READS_DEDUP_SECONDS."""
-    reads = PlateRead.objects.filter(camera=camera)
-    if uuid:
-        same = reads.filter(uuid=uuid).first()
-        if same is not None:
-            return same
+    same plate on the same camera within READS_DEDUP_SECONDS. One query, the UUID match first."""
     window = timedelta(seconds=settings.READS_DEDUP_SECONDS)
     field = "camera_time" if timed_by_camera else "received_at"
-    near = reads.filter(number=number, **{f"{field}__gte": when - window, f"{field}__lte": when + window})
-    if uuid:
-        near = near.filter(uuid="")  # two different UUIDs are two reads, however close
-    return near.order_by("id").first()
+    near = Q(number=number, **{f"{field}__range": (when - window, when + window)})
+    if not uuid:
+        return PlateRead.objects.filter(near, camera=camera).order_by("id").first()
+    # Two different UUIDs are two reads, however close: only a UUID-less read repeats by time.
+    reads = PlateRead.objects.filter(Q(uuid=uuid) | (near & Q(uuid="")), camera=camera)
+    return reads.order_by(Case(When(uuid=uuid, then=0), default=1), "id").first()
 
 
 def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], source: str) -> tuple[PlateRead, bool]:
@@ -139,7 +144,8 @@ def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], sou
 
     A repeat returns the stored row (created False) after filling the pictures it lacked and the
     camera UUID when only the repeat carried it. A picture over READS_MAX_PICTURE_BYTES is skipped
-    and logged; the read is still stored.
+    and logged; the read is still stored. A new read costs one lock, one repeat query, one verdict
+    query and one INSERT.
     """
     if source not in ReadSource.values:
         raise ValueError(f"unknown read source {source!r}")
@@ -149,6 +155,7 @@ def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], sou
     camera_time = alert.camera_time
     if camera_time is not None and timezone.is_naive(camera_time):
         camera_time = None  # a time without its offset cannot be placed: the receive time stands in
+    written: list[Path] = []
     try:
         with transaction.atomic():
             _lock(camera, number)
@@ -160,27 +167,37 @@ def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], sou
                 timed_by_camera=camera_time is not None,
             )
             if existing is not None:
-                changed = _save_pictures(existing, pictures)
+                changed, written = _save_pictures(existing, pictures)
                 if uuid and not existing.uuid:
                     existing.uuid = uuid
                     changed.append("uuid")
                 if changed:
                     existing.save(update_fields=changed)
                 return existing, False
-            return _create(camera, alert, pictures, source, number, uuid, camera_time, received), True
+            read = _new_read(camera, alert, source, number, uuid, camera_time, received)
+            _changed, written = _save_pictures(read, pictures)
+            read.save(force_insert=True)
+            return read, True
     except IntegrityError:
+        for path in written:  # the row that named them was not stored
+            path.unlink(missing_ok=True)
         # The same UUID stored meanwhile under another plate spelling (the lock is per plate).
         if not uuid:
             raise
         return PlateRead.objects.get(camera=camera, uuid=uuid), False
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
-def _create(camera, alert, pictures, source, number, uuid, camera_time, received) -> PlateRead:
+def _new_read(camera, alert, source, number, uuid, camera_time, received) -> PlateRead:
+    """The row for a new read, both verdicts judged, not saved yet."""
     offset = camera_time.utcoffset() if camera_time is not None else None
     day = camera_time.date() if camera_time is not None else timezone.localdate(received)
     plate, ours = our_verdict(camera=camera, number=number, day=day)
     theirs = CameraVerdict.from_list_type(alert.list_type)
-    read = PlateRead.objects.create(
+    return PlateRead(
         camera=camera,
         camera_time=camera_time,
         camera_utc_offset=int(offset.total_seconds() // 60) if offset is not None else None,
@@ -201,10 +218,6 @@ def _create(camera, alert, pictures, source, number, uuid, camera_time, received
         source=source,
         uuid=uuid,
     )
-    changed = _save_pictures(read, pictures)
-    if changed:
-        read.save(update_fields=changed)
-    return read
 
 
 def _drop_pictures(read: PlateRead) -> int:
