@@ -58,8 +58,8 @@ class CameraRemovalForm(forms.Form):
         label=_("Recorded video"),
         widget=forms.RadioSelect,
         choices=[
-            (RETIRE, _("Retire the cameras: stop streaming and recording, keep their video until retention")),
-            (DELETE_FOOTAGE, _("Delete the cameras and all their recorded video now")),
+            (RETIRE, _("Retire the cameras: stop streaming and recording, keep their video and plate reads until retention")),
+            (DELETE_FOOTAGE, _("Delete the cameras with all their recorded video and plate reads now")),
         ],
     )
 
@@ -102,7 +102,7 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def confirm_removal(self, request, cameras: list[Camera], *, is_action: bool):
         """One page for the delete button and the bulk action: how much video goes, then a choice."""
         rows = [(camera, services.footage_summary(camera)) for camera in cameras]
-        with_video = any(footage["segments"] for _camera, footage in rows)
+        with_video = any(services.has_history(footage) for _camera, footage in rows)
         confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
         form = CameraRemovalForm(request.POST if confirmed else None)
         if confirmed and (not with_video or form.is_valid()):
@@ -118,7 +118,7 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             )
             self.message_user(request, text % outcomes, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:cameras_camera_changelist"))
-        totals = {key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings")}
+        totals = {key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings", "plate_reads")}
         context = {
             **self.admin_site.each_context(request),
             "title": _("Delete cameras"),

@@ -41,8 +41,8 @@ class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             OpenApiParameter(
                 "delete_footage",
                 bool,
-                description="Required when the camera has recorded video: true deletes the camera with every "
-                "recording, segment and file of it; false retires the camera and keeps its video until retention.",
+                description="Required when the camera has recorded video or plate reads: true deletes the camera with every "
+                "recording, segment, file and plate read of it; false retires the camera and keeps them until retention.",
             )
         ],
         responses={
@@ -55,11 +55,14 @@ class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
                     "footage": serializers.DictField(child=serializers.FloatField()),
                 },
             ),
-            409: OpenApiResponse(description="The camera has recorded video and delete_footage was not given."),
+            409: OpenApiResponse(
+                description="The camera has recorded video or plate reads and delete_footage was not given."
+            ),
         },
     )
     def destroy(self, request, *args, **kwargs):
-        """Delete a camera. One with recorded video needs a choice: delete_footage=true or false (retire)."""
+        """Delete a camera. One with recorded video or plate reads needs a choice: delete_footage=true or
+        false (retire)."""
         camera = self.get_object()
         raw = request.query_params.get("delete_footage")
         choice = None if raw is None else {"true": True, "1": True, "false": False, "0": False}.get(raw.lower(), "?")
@@ -67,7 +70,7 @@ class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             raise exceptions.ValidationError({"delete_footage": [_("Must be true or false.")]})
         footage = services.footage_summary(camera)
         if services.remove_camera(camera=camera, delete_footage=choice) == services.RETIRED:
-            return Response({"message": _("Camera retired; its video is kept until retention."), "retired": True,
+            return Response({"message": _("Camera retired; its video and plate reads are kept until retention."), "retired": True,
                              "footage": footage})  # fmt: skip
         return Response(status=204)
 

@@ -7,7 +7,7 @@ Credentials never appear in logs, job rows, errors or API output (URLs are shown
 from .devices import AdoptionError, adopt, store_report
 from .discovery import finish, requeue_stale_jobs, run_discovery_job, start_discovery, wait_for_job
 from .inputs import InvalidCredentials, InvalidRange, parse_credentials, scan_key, validate_network_range
-from .removal import DELETED, RETIRED, CameraHasFootage, footage_summary, remove_camera, retire_camera
+from .removal import DELETED, RETIRED, CameraHasFootage, footage_summary, has_history, remove_camera, retire_camera
 
 __all__ = [
     "DELETED",
@@ -19,6 +19,7 @@ __all__ = [
     "adopt",
     "finish",
     "footage_summary",
+    "has_history",
     "parse_credentials",
     "remove_camera",
     "requeue_stale_jobs",

@@ -1,9 +1,10 @@
-"""Taking a camera away without losing its video by accident.
+"""Taking a camera away without losing its video or its plate reads by accident.
 
-A camera with recorded video is never deleted as a side effect: the caller must choose. Either the
-footage goes with it (`delete_footage=True`: recordings, segment rows and files, export caches), or
-the camera is retired (`delete_footage=False`): not streamed or recorded any more, off the camera
-lists, its video kept until retention removes it as it would have. Without a choice, 409.
+A camera with recorded video or plate reads is never deleted as a side effect: the caller must
+choose. Either the footage goes with it (`delete_footage=True`: recordings, segment rows and files,
+export caches, plate reads and their pictures), or the camera is retired (`delete_footage=False`):
+not streamed or recorded any more, off the camera lists, its video and reads kept until their
+retention removes them as it would have. Without a choice, 409.
 """
 
 from __future__ import annotations
@@ -29,19 +30,34 @@ class CameraHasFootage(Conflict):
 
 
 def footage_summary(camera: Camera) -> dict:
-    """What deleting the camera with its footage would remove: segments, hours, bytes, recordings."""
+    """What deleting the camera with its footage would remove: segments, hours, bytes, recordings,
+    plate reads."""
+    from plates.models import PlateRead
     from recordings.retention import footage_of
 
-    return footage_of(camera.id)
+    return {**footage_of(camera.id), "plate_reads": PlateRead.objects.filter(camera_id=camera.id).count()}
+
+
+def has_history(footage: dict) -> bool:
+    """Whether a camera has what deleting it must not lose silently: recorded video or plate reads."""
+    return bool(footage["segments"] or footage.get("plate_reads"))
 
 
 def describe_footage(footage: dict) -> str:
-    return _("%(hours)g h of recorded video (%(segments)d segments, %(size)s, %(recordings)d recordings)") % {
-        "hours": footage["hours"],
-        "segments": footage["segments"],
-        "size": filesizeformat(footage["bytes"]),
-        "recordings": footage["recordings"],
-    }
+    parts = []
+    if footage["segments"]:
+        parts.append(
+            _("%(hours)g h of recorded video (%(segments)d segments, %(size)s, %(recordings)d recordings)")
+            % {
+                "hours": footage["hours"],
+                "segments": footage["segments"],
+                "size": filesizeformat(footage["bytes"]),
+                "recordings": footage["recordings"],
+            }
+        )
+    if footage.get("plate_reads"):
+        parts.append(_("%(reads)d plate reads") % {"reads": footage["plate_reads"]})
+    return _(" and ").join(parts)
 
 
 def retire_camera(*, camera: Camera) -> Camera:
@@ -73,12 +89,12 @@ def remove_camera(*, camera: Camera, delete_footage: bool | None) -> str:
 
     camera_id = camera.id
     footage = footage_summary(camera)
-    has_video = footage["segments"] > 0
+    has_video = has_history(footage)
     if has_video and delete_footage is None:
         raise CameraHasFootage(
             _(
-                "This camera has %(footage)s. Ask again with delete_footage=true to delete it with the camera, "
-                "or delete_footage=false to retire the camera and keep its video until retention."
+                "This camera has %(footage)s. Ask again with delete_footage=true to delete them with the camera, "
+                "or delete_footage=false to retire the camera and keep them until their retention."
             )
             % {"footage": describe_footage(footage)}
         )
@@ -87,6 +103,9 @@ def remove_camera(*, camera: Camera, delete_footage: bool | None) -> str:
         return RETIRED
     if delete_footage:
         retire_camera(camera=camera)  # first: the supervisor stops it, so no new segment races the delete
+        from plates.services.reads import delete_camera_reads
+
+        delete_camera_reads(camera_id=camera.id)
         for _attempt in range(3):
             delete_camera_footage(camera.id)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -153,3 +154,46 @@ def test_admin_bulk_delete_asks_then_deletes_footage_when_chosen(admin_user, rec
     done = client.post(changelist, {**selected, "confirm": "yes", "choice": "delete_footage"})
     assert done.status_code == 302
     assert not Camera.objects.exists() and not Segment.objects.exists() and not any(_files(segments))
+
+
+@pytest.fixture
+def with_reads(db, settings, tmp_path):
+    """A camera with no video but two plate reads, one with its pictures on disk."""
+    from plates.clients.isapi_events import Alert
+    from plates.services.reads import ingest_read
+
+    settings.READS_DIR = str(tmp_path / "reads")
+    camera = CameraFactory()
+    for n, pictures in enumerate(({"licensePlatePicture.jpg": b"\xff\xd8jpeg"}, {})):
+        alert = Alert(event_type="ANPR", camera_time=timezone.now(), uuid=f"u{n}", plate=f"RD{n}")
+        ingest_read(camera=camera, alert=alert, pictures=pictures, source="stream")
+    return camera
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_delete_of_a_camera_with_plate_reads_needs_a_choice(live_server, admin_http, with_reads, settings):
+    from plates.models import PlateRead
+
+    camera = with_reads
+    url = f"{live_server.url}/api/cameras/{camera.id}/"
+    refused = admin_http.delete(url, timeout=10)
+    assert refused.status_code == 409 and refused.json()["code"] == "camera_has_footage"
+    assert "2 plate reads" in refused.json()["error"]
+    assert PlateRead.objects.filter(camera=camera).count() == 2
+
+    retired = admin_http.delete(url, params={"delete_footage": "false"}, timeout=10)
+    assert retired.status_code == 200 and retired.json()["footage"]["plate_reads"] == 2
+    assert PlateRead.objects.filter(camera=camera).count() == 2  # kept until their retention
+
+    folder = Path(settings.READS_DIR) / str(camera.id)
+    assert any(folder.rglob("*.jpg"))
+    gone = admin_http.delete(url, params={"delete_footage": "true"}, timeout=10)
+    assert gone.status_code == 204
+    assert not PlateRead.objects.filter(camera_id=camera.id).exists() and not folder.exists()
+
+
+@pytest.mark.django_db
+def test_admin_delete_page_counts_plate_reads(admin_client, with_reads):
+    page = admin_client.get(f"/admin/cameras/camera/{with_reads.id}/delete/")
+    assert page.status_code == 200
+    assert b"2 plate reads" in page.content and b"Retire the cameras" in page.content

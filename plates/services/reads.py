@@ -246,6 +246,14 @@ def _oldest_pictures(needed: int) -> int:
     return freed
 
 
+def delete_camera_reads(*, camera_id: int) -> int:
+    """Every plate read of a camera and its pictures (deleting the camera with its footage: an explicit
+    choice, never a side effect); returns the reads deleted."""
+    deleted, _by_model = PlateRead.objects.filter(camera_id=camera_id).delete()
+    shutil.rmtree(reads_dir() / str(camera_id), ignore_errors=True)
+    return deleted
+
+
 def _drop_orphan_folders() -> int:
     """The picture folders of cameras deleted since (their reads went with them, by CASCADE)."""
     root = reads_dir()
