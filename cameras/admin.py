@@ -58,7 +58,10 @@ class CameraRemovalForm(forms.Form):
         label=_("Recorded video"),
         widget=forms.RadioSelect,
         choices=[
-            (RETIRE, _("Retire the cameras: stop streaming and recording, keep their video and plate reads until retention")),
+            (
+                RETIRE,
+                _("Retire the cameras: stop streaming and recording, keep their video and plate reads until retention"),
+            ),
             (DELETE_FOOTAGE, _("Delete the cameras with all their recorded video and plate reads now")),
         ],
     )
@@ -118,7 +121,9 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             )
             self.message_user(request, text % outcomes, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:cameras_camera_changelist"))
-        totals = {key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings", "plate_reads")}
+        totals = {
+            key: sum(f[key] for _c, f in rows) for key in ("segments", "hours", "bytes", "recordings", "plate_reads")
+        }
         context = {
             **self.admin_site.each_context(request),
             "title": _("Delete cameras"),

@@ -41,8 +41,9 @@ class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             OpenApiParameter(
                 "delete_footage",
                 bool,
-                description="Required when the camera has recorded video or plate reads: true deletes the camera with every "
-                "recording, segment, file and plate read of it; false retires the camera and keeps them until retention.",
+                description="Required when the camera has recorded video or plate reads: true deletes the camera "
+                "with every recording, segment, file and plate read of it; false retires the camera and keeps them "
+                "until retention.",
             )
         ],
         responses={
@@ -70,8 +71,8 @@ class CameraViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             raise exceptions.ValidationError({"delete_footage": [_("Must be true or false.")]})
         footage = services.footage_summary(camera)
         if services.remove_camera(camera=camera, delete_footage=choice) == services.RETIRED:
-            return Response({"message": _("Camera retired; its video and plate reads are kept until retention."), "retired": True,
-                             "footage": footage})  # fmt: skip
+            message = _("Camera retired; its video and plate reads are kept until retention.")
+            return Response({"message": message, "retired": True, "footage": footage})
         return Response(status=204)
 
 
