@@ -347,6 +347,10 @@ EVENTS_POLL_INTERVAL = env.float("EVENTS_POLL_INTERVAL", default=2.0)  # desired
 EVENTS_SILENCE_SECONDS = env.float("EVENTS_SILENCE_SECONDS", default=40.0)  # no heartbeat this long: restart
 EVENTS_BACKOFF_STEPS = [float(s) for s in env.list("EVENTS_BACKOFF_STEPS", default=["1", "2", "5", "10", "30", "60"])]
 EVENTS_HEALTHY_AFTER = env.float("EVENTS_HEALTHY_AFTER", default=30.0)  # a stream up this long resets the backoff
+# A camera found to be ANPR (its firmware family detected) gets an armed plate-read source by itself.
+EVENTS_AUTO_ENABLE = env.bool("EVENTS_AUTO_ENABLE", default=True)
+# How often a listening-mode camera is asked for the reads it could not post (our door was down).
+EVENTS_BACKFILL_INTERVAL = env.float("EVENTS_BACKFILL_INTERVAL", default=300.0)
 EVENTS_INGEST_WORKERS = env.int("EVENTS_INGEST_WORKERS", default=4)  # threads (and DB connections) storing reads
 EVENTS_MAX_PART_BYTES = env.int("EVENTS_MAX_PART_BYTES", default=4 * 1024**2)  # a bigger part is skipped
 # A bigger camera POST is refused (and counted); keep it under MAX_REQUEST_BYTES, which refuses first.

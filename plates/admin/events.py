@@ -11,7 +11,7 @@ from lprnvr.admin import RestrictedAdminMixin
 
 from ..clients import isapi
 from ..events import sources
-from ..models import AnprEventSource
+from ..models import AnprEventSource, RefusedPush
 
 
 def push_url(request, source: AnprEventSource, secret: str) -> str:
@@ -72,3 +72,16 @@ class AnprEventSourceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
                 % {"camera": source.camera, "slot": slot, "url": url},
                 messages.WARNING,
             )
+
+
+@admin.register(RefusedPush)
+class RefusedPushAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """Read-only: what the push door refused before it could name a camera."""
+
+    list_display = ["reason", "count", "last_at", "last_camera_id", "last_address"]
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from lprnvr.api import client_address
+
 from ..events import sources
 
 REFUSALS = {
@@ -24,7 +26,7 @@ REFUSALS = {
 def push(request, camera_id: int, secret: str):
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.EVENTS_PUSH_MAX_BYTES:  # not read at all; counted only when the secret is right
-        source, reason = sources.push_refusal(camera_id=camera_id, secret=secret)
+        source, reason = sources.push_refusal(camera_id=camera_id, secret=secret, address=client_address(request))
         if source is None:
             status, field, message = REFUSALS[reason]
             return JsonResponse({field: [message]}, status=status)
@@ -37,6 +39,7 @@ def push(request, camera_id: int, secret: str):
         body=body,
         content_type=request.META.get("CONTENT_TYPE", ""),
         max_part=settings.EVENTS_MAX_PART_BYTES,
+        address=client_address(request),
     )
     if reason in REFUSALS:
         status, field, message = REFUSALS[reason]

@@ -4,13 +4,14 @@ the camera's listening slots (`httpHosts`). Services: keyword-only, they do the 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from urllib.parse import urlsplit
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from cameras.models import Camera
 from lprnvr.redaction import redact
 
 from ..clients import isapi_events
-from ..models import AnprEventSource, EventMode, PlateRead
+from ..models import AnprEventSource, EventMode, PlateRead, RefusedPush
 from ..services import devices
 
 log = logging.getLogger("plates.events")
@@ -182,22 +183,46 @@ def configure_http_host(*, camera: Camera, url: str) -> str:
     return free
 
 
-def push_refusal(*, camera_id: int, secret: str) -> tuple[AnprEventSource | None, str]:
-    """(the source this push opens, "") or (None, why it is refused), the refusal counted and logged."""
+def push_refusal(*, camera_id: int, secret: str, address: str | None = None) -> tuple[AnprEventSource | None, str]:
+    """(the source this push opens, "") or (None, why it is refused), the refusal counted and logged:
+    on the camera's source for a wrong secret, in `RefusedPush` for a camera we have no source for."""
     source = source_for_push(camera_id=camera_id, secret=secret)
     if source is not None:
         return source, ""
     known = AnprEventSource.objects.filter(camera_id=camera_id).exists()
     reason = "wrong_secret" if known else "unknown_camera"
-    count_rejected(camera_id=camera_id if known else None, reasons={reason: 1}, detail="push refused")
+    count_rejected(camera_id=camera_id if known else None, reasons={reason: 1}, detail=f"push refused from {address}")
+    if not known:
+        count_refused_push(reason=reason, camera_id=camera_id, address=address)
     return None, reason
 
 
-def ingest_push(*, camera_id: int, secret: str, body: bytes, content_type: str, max_part: int) -> tuple[str, bool]:
+def _ip_or_none(address: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+def count_refused_push(*, reason: str, camera_id: int | None, address: str | None) -> None:
+    """One more push refused before a camera could be named (one row per reason, never per id)."""
+    fields = {"last_at": timezone.now(), "last_camera_id": camera_id if camera_id and camera_id < 2**62 else None,
+              "last_address": _ip_or_none(address)}  # fmt: skip
+    if not RefusedPush.objects.filter(reason=reason).update(count=F("count") + 1, **fields):
+        try:
+            with transaction.atomic():
+                RefusedPush.objects.create(reason=reason, count=1, **fields)
+        except IntegrityError:  # created meanwhile by another request
+            RefusedPush.objects.filter(reason=reason).update(count=F("count") + 1, **fields)
+
+
+def ingest_push(
+    *, camera_id: int, secret: str, body: bytes, content_type: str, max_part: int, address: str | None = None
+) -> tuple[str, bool]:
     """Listening mode: one camera POST. Returns (refusal reason or "", created)."""
     from ..services.reads import ingest_read
 
-    source, reason = push_refusal(camera_id=camera_id, secret=secret)
+    source, reason = push_refusal(camera_id=camera_id, secret=secret, address=address)
     if source is None:
         return reason, False
     try:

@@ -12,7 +12,8 @@ into memory, and the main thread writes the sources' state once per pass.
 - Refused credentials are recorded on the camera (`AnprCamera.auth_failed_at`, shared with the plates
   client) and never retried until they change or the lock ends (`services.devices.auth_block`).
 - On every (re)connection, where the camera offers `vehicleDetect/plates`, the reads since the last
-  one stored are fetched (backfill); repeats collapse in `ingest_read`.
+  one stored are fetched (backfill); repeats collapse in `ingest_read`. A listening-mode camera (it
+  posts to us; nothing to reconnect) is backfilled every EVENTS_BACKFILL_INTERVAL instead.
 """
 
 from __future__ import annotations
@@ -72,6 +73,35 @@ class Report:
         )  # fmt: skip
 
 
+def camera_client(host: str, port: int, credentials: tuple[str, str], read_timeout: float) -> camera_isapi.ISAPIClient:
+    username, password = credentials
+    timeouts = camera_isapi.Timeouts(settings.EVENTS_CONNECT_TIMEOUT, read_timeout)
+    return camera_isapi.ISAPIClient(host, port=port, username=username, password=password, timeouts=timeouts)
+
+
+class ListeningBackfill(threading.Thread):
+    """A listening-mode camera's backfill, now and then: the reads it could not post to us while our
+    door was down (the camera does not queue them). One short-lived thread per pass."""
+
+    def __init__(self, supervisor: Supervisor, camera: Camera, credentials: tuple[str, str]):
+        super().__init__(name=f"events-backfill{camera.pk}", daemon=True)
+        self.supervisor = supervisor
+        self.camera_id = camera.pk
+        self.host, self.port = camera.ip, camera.http_port
+        self.credentials = credentials
+
+    def client(self, read_timeout: float) -> camera_isapi.ISAPIClient:
+        return camera_client(self.host, self.port, self.credentials, read_timeout)
+
+    def run(self) -> None:
+        try:
+            self.supervisor.backfill(self)
+        except camera_isapi.BadCredentials as exc:
+            self.supervisor.report(self.camera_id, auth_failure=exc, error=str(exc))
+        except Exception:  # a bug must not end the listener
+            log.exception("camera %s: backfill failed", self.camera_id)
+
+
 class CameraStream(threading.Thread):
     """One camera's armed alertStream: connect, backfill, read, reconnect; until stopped."""
 
@@ -92,11 +122,7 @@ class CameraStream(threading.Thread):
             stream.abort()
 
     def client(self, read_timeout: float) -> camera_isapi.ISAPIClient:
-        username, password = self.credentials
-        timeouts = camera_isapi.Timeouts(settings.EVENTS_CONNECT_TIMEOUT, read_timeout)
-        return camera_isapi.ISAPIClient(
-            self.host, port=self.port, username=username, password=password, timeouts=timeouts
-        )
+        return camera_client(self.host, self.port, self.credentials, read_timeout)
 
     def run(self) -> None:
         attempt, connected_before = 0, False
@@ -200,6 +226,7 @@ class Supervisor:
         self._ingesters: list[threading.Thread] = []
         self._backfills = threading.BoundedSemaphore(max(1, settings.EVENTS_INGEST_WORKERS))
         self._heartbeat_written: dict[int, float] = {}
+        self._listening_backfills: dict[int, tuple[float, ListeningBackfill | None]] = {}
 
     # --- reports from the camera threads (memory only) ------------------------------------------
     def report(self, camera_id: int, *, rejected: str | None = None, **values) -> None:
@@ -310,10 +337,13 @@ class Supervisor:
                 stream.stop()
                 del self.streams[camera_id]
                 self.connected.pop(camera_id, None)
+        for camera_id in set(self._listening_backfills) - {c for c, w in wanted.items() if w[0] == EventMode.LISTENING}:
+            del self._listening_backfills[camera_id]
         for camera_id, (mode, state, version) in wanted.items():
             if mode == EventMode.LISTENING:
                 if state != EventState.LISTENING:
                     sources.record_state(camera_id=camera_id, state=EventState.LISTENING, error="")
+                self._backfill_listening(camera_id)
                 continue
             if camera_id in self.streams:
                 continue
@@ -328,6 +358,21 @@ class Supervisor:
             stream = CameraStream(self, camera, devices.camera_credentials(camera), version=version)
             self.streams[camera_id] = stream
             stream.start()
+
+    def _backfill_listening(self, camera_id: int) -> None:
+        """Every EVENTS_BACKFILL_INTERVAL (and when first seen), fetch what a listening-mode camera
+        read since the last read stored: pushes lost while we were down or unreachable."""
+        due, running = self._listening_backfills.get(camera_id, (0.0, None))
+        now = time.monotonic()
+        if now < due or (running is not None and running.is_alive()):
+            return
+        camera = Camera.objects.filter(pk=camera_id).first()
+        if camera is None or devices.auth_block(camera, devices.anpr_for(camera)):
+            self._listening_backfills[camera_id] = (now + settings.EVENTS_BACKFILL_INTERVAL, None)
+            return
+        thread = ListeningBackfill(self, camera, devices.camera_credentials(camera))
+        self._listening_backfills[camera_id] = (now + settings.EVENTS_BACKFILL_INTERVAL, thread)
+        thread.start()
 
     def flush_reports(self) -> None:
         with self._lock:
@@ -370,11 +415,11 @@ class Supervisor:
                 sources.count_rejected(camera_id=camera_id, reasons=dict(rep.rejected))
 
     # --- backfill (from a camera thread, on its own short-lived client) ---------------------------
-    def backfill(self, stream: CameraStream) -> None:
+    def backfill(self, stream: CameraStream | ListeningBackfill) -> None:
         with self._backfills:  # a camera thread on the database: a few at a time (connections)
             self._backfill(stream)
 
-    def _backfill(self, stream: CameraStream) -> None:
+    def _backfill(self, stream: CameraStream | ListeningBackfill) -> None:
         camera = Camera.objects.filter(pk=stream.camera_id).first()
         try:
             if camera is None:

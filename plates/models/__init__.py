@@ -12,7 +12,7 @@ Everything is importable from here.
 
 from .devices import AnprCamera, DefaultCameraCredentials, PlateBackup
 from .digest import DigestCredential, DigestNonce
-from .events import AnprEventSource, EventMode, EventState
+from .events import AnprEventSource, EventMode, EventState, RefusedPush
 from .jobs import (
     FINAL,
     Operation,
@@ -53,6 +53,7 @@ __all__ = [
     "PlateQuerySet",
     "PlateRead",
     "ReadSource",
+    "RefusedPush",
     "Source",
     "Status",
     "clean_plate",

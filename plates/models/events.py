@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from lprnvr.visibility import CameraScopedQuerySet
+from lprnvr.visibility import AdminOnlyQuerySet, CameraScopedQuerySet
 
 
 class EventMode(models.TextChoices):
@@ -63,3 +63,23 @@ class AnprEventSource(models.Model):
 
     def __str__(self) -> str:
         return str(self.camera)
+
+
+class RefusedPush(models.Model):
+    """Pushes refused before any camera could be named (an unknown camera id in the URL): counted by
+    reason, one row each, so a flood of made-up ids costs a counter, not a row per id."""
+
+    reason = models.CharField(_("reason"), max_length=32, unique=True)
+    count = models.PositiveBigIntegerField(_("count"), default=0)
+    last_at = models.DateTimeField(_("last"), null=True, blank=True)
+    last_camera_id = models.BigIntegerField(_("last camera id asked for"), null=True, blank=True)
+    last_address = models.GenericIPAddressField(_("last from"), null=True, blank=True)
+
+    objects = AdminOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("refused camera push")
+        verbose_name_plural = _("refused camera pushes")
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.count}"

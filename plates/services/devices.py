@@ -16,6 +16,7 @@ from cameras.models import Camera
 from ..clients import isapi
 from ..models import (
     AnprCamera,
+    AnprEventSource,
     DefaultCameraCredentials,
 )
 
@@ -96,12 +97,17 @@ def clear_auth_failure(camera: Camera) -> None:
 
 
 def remember_family(device: AnprCamera, client: isapi.ISAPIClient) -> None:
+    """Keep the firmware family a client detected. A camera newly known to be ANPR gets a plate-read
+    source (armed, EVENTS_AUTO_ENABLE): its reads are kept without anyone having to ask."""
     if client.family and client.family != device.family:
         device.family = client.family
         device.family_detected_at = timezone.now()
         AnprCamera.objects.filter(pk=device.pk).update(
             family=device.family, family_detected_at=device.family_detected_at
         )
+        if settings.EVENTS_AUTO_ENABLE:
+            # Never changes a source that exists: an administrator's "off" or "listening" stays.
+            AnprEventSource.objects.get_or_create(camera_id=device.pk)
 
 
 def claim_camera(camera_id: int) -> str | None:

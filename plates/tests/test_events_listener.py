@@ -15,8 +15,10 @@ from django.db import connection
 
 from cameras.tests.doubles.hikvision import HikvisionCamera
 from cameras.tests.factories import CameraFactory
+from plates.clients.isapi_events import Alert
 from plates.events import sources
-from plates.models import AnprCamera, AnprEventSource, EventMode, EventState, PlateRead
+from plates.models import AnprCamera, AnprEventSource, EventMode, EventState, PlateRead, RefusedPush
+from plates.services.reads import ingest_read
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +64,7 @@ def listener(transactional_db, settings, tmp_path):
         "EVENTS_SILENCE_SECONDS": "2",
         "EVENTS_BACKOFF_STEPS": "0.3,0.5,1",
         "EVENTS_CONNECT_TIMEOUT": "2",
+        "EVENTS_BACKFILL_INTERVAL": "0.5",
         "LOG_LEVEL": "DEBUG",
     }
     proc = Listener(env, tmp_path / "run_events.log").start()
@@ -145,6 +148,8 @@ def test_listening_mode_and_stream_plus_push_collapse(listener, cam, live_server
     assert answer.status_code == 403 and "secret" in answer.json()
     unknown = live_server.url + sources.push_path(camera_id=999999, secret=secret)
     assert requests.post(unknown, data=b"x", timeout=5).status_code == 403
+    refused = RefusedPush.objects.get(reason="unknown_camera")  # no camera to count it on: counted apart
+    assert (refused.count, refused.last_camera_id, refused.last_address) == (1, 999999, "127.0.0.1")
     good = live_server.url + sources.push_path(camera_id=camera.pk, secret=secret)
     bad = requests.post(
         good, data=b"--x\r\n\r\n<Event", headers={"Content-Type": "multipart/form-data; boundary=x"}, timeout=5
@@ -192,6 +197,21 @@ def test_backfill_fills_an_outage(listener, cam):
     cam.start()
     wait_for(lambda: reads(camera).count() == 4, timeout=20, message="the outage backfilled")
     assert sorted(reads(camera).filter(source="backfill").values_list("number", flat=True)) == missed
+
+
+def test_listening_mode_backfills_what_the_camera_could_not_post(listener, cam):
+    camera, _ = armed(cam, mode=EventMode.LISTENING)
+    wait_for(lambda: state(camera).state == EventState.LISTENING, message="listening")
+    # A read that reached us, then three the camera could not post (our door was down).
+    first = cam.emit_read("POSTED1", stream=False, push=False)
+    alert = Alert(event_type="ANPR", camera_time=first["time"], uuid=first["uuid"], plate="POSTED1")
+    ingest_read(camera=camera, alert=alert, pictures={}, source="push")
+    time.sleep(1.1)
+    missed = [cam.emit_read(f"LOST{n:02d}", stream=False, push=False)["plate"] for n in range(3)]
+    wait_for(lambda: reads(camera).count() == 4, timeout=15, message="the lost pushes backfilled")
+    assert sorted(reads(camera).filter(source="backfill").values_list("number", flat=True)) == missed
+    assert not cam.streams  # listening: nothing holds its stream
+    assert state(camera).backfill_supported is True
 
 
 def test_silent_stream_is_restarted(listener, cam):

@@ -11,7 +11,7 @@ from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
 from lprnvr.tests.matrix import LOGIN, model_admin
 from plates.clients.isapi_events import Alert
-from plates.models import AnprCamera, AnprEventSource, PlateBackup, PlateJob, PlateJobCamera
+from plates.models import AnprCamera, AnprEventSource, PlateBackup, PlateJob, PlateJobCamera, RefusedPush
 from plates.services.reads import ingest_read
 from plates.tests.factories import PlateFactory
 from recordings.tests.factories import make_sample_mp4, make_segment
@@ -77,6 +77,7 @@ def world(make_user, tmp_path, settings, monkeypatch, sample_mp4):
         "other_job": other_job.pk,
         "backup": backups["backup"].pk,
         "other_backup": backups["other_backup"].pk,
+        "refused_push": RefusedPush.objects.create(reason="unknown_camera", count=1).pk,
     }
 
 
@@ -151,6 +152,7 @@ MATRIX = [
     *model_admin("plates/platebackup", "backup", add=403),
     *model_admin("plates/anpreventsource", "assigned"),
     *model_admin("plates/plateread", "read", add=403, delete=403),
+    *model_admin("plates/refusedpush", "refused_push", add=403, change=200),
     ("get", "/admin/plates/plate/import/", None, (LOGIN, 403, 403, 200)),
     (
         "post",

@@ -377,3 +377,26 @@ def test_retention_drops_the_pictures_of_a_deleted_camera(camera, settings):
     assert apply_reads_retention()["freed"] == 2 * len(JPEG)
     assert not (settings.READS_DIR / str(gone_id)).exists()
     assert (settings.READS_DIR / kept.plate_picture).is_file()
+
+
+def test_a_camera_found_to_be_anpr_gets_an_armed_source_once(camera, settings):
+    from plates.models import AnprEventSource, EventMode
+    from plates.services import devices
+
+    class Detected:
+        family = "A"
+
+    device = devices.anpr_for(camera)
+    assert not AnprEventSource.objects.filter(camera=camera).exists()  # not known to be ANPR yet
+    devices.remember_family(device, Detected())
+    source = AnprEventSource.objects.get(camera=camera)
+    assert source.enabled and source.mode == EventMode.ARMING
+    AnprEventSource.objects.filter(camera=camera).update(enabled=False)  # an administrator turned it off
+    device.family = ""
+    devices.remember_family(device, Detected())
+    assert AnprEventSource.objects.get(camera=camera).enabled is False  # never turned back on
+
+    settings.EVENTS_AUTO_ENABLE = False
+    other = type(camera).objects.create(name="other", ip="127.0.0.77", http_port=80)
+    devices.remember_family(devices.anpr_for(other), Detected())
+    assert not AnprEventSource.objects.filter(camera=other).exists()
