@@ -5,8 +5,8 @@ Who beats (all through `beat`, one upsert of the (service, host) row):
 - `media` and `events`: the media supervisor's and the event listener's loops, through a `Heartbeat`
   that writes at most once per SERVICE_HEARTBEAT_SECONDS (the loops pass every second or two);
 - `worker.<queue>`: the `monitoring.worker_heartbeat` task, which beat sends to each queue every
-  SERVICE_HEARTBEAT_SECONDS: the row proves that some worker consumes that queue, and the host is the
-  node name of the worker that took it (with two workers on a queue, each takes its share);
+  SERVICE_HEARTBEAT_SECONDS: the row proves that a worker on that machine consumes that queue (the
+  worker's node name in the detail; with workers on two machines, each takes its share of the beats);
 - `beat`: Celery beat itself, each time it publishes a task (monitoring.signals).
 
 A service whose last beat is older than SERVICE_STALE_SECONDS is `stale`; one of SERVICES_EXPECTED

@@ -15,7 +15,7 @@ class ServiceHeartbeat(models.Model):
     """
 
     service = models.CharField(_("service"), max_length=64)
-    host = models.CharField(_("host"), max_length=200, help_text=_("The machine, or a Celery worker's node name."))
+    host = models.CharField(_("host"), max_length=200, help_text=_("The machine it runs on."))
     beat_at = models.DateTimeField(_("last beat"))
     started_at = models.DateTimeField(_("process started"), null=True, blank=True)
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)

@@ -29,12 +29,12 @@ def _fresh_connection() -> None:
 
 @signals.worker_ready.connect
 def worker_ready(sender=None, **kwargs) -> None:
-    hostname = getattr(sender, "hostname", None) or heartbeats.this_host()
+    node = getattr(sender, "hostname", None)
     queues = sorted(sender.app.amqp.queues.consume_from) if sender is not None else []
     _fresh_connection()
     try:
         for queue in queues:
-            heartbeats.beat(service=heartbeats.worker_service(queue), host=hostname, detail={"queue": queue})
+            heartbeats.beat(service=heartbeats.worker_service(queue), detail={"queue": queue, "node": node})
     except DatabaseError as exc:
         log.warning("worker heartbeat not written: %s", exc)
 

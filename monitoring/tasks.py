@@ -9,9 +9,5 @@ from . import heartbeats
 
 @shared_task(name="monitoring.worker_heartbeat", bind=True, ignore_result=True)
 def worker_heartbeat(self, queue: str) -> None:
-    """Some worker consumes `queue`: record it under that worker's node name."""
-    heartbeats.beat(
-        service=heartbeats.worker_service(queue),
-        host=self.request.hostname or heartbeats.this_host(),
-        detail={"queue": queue},
-    )
+    """Some worker on this machine consumes `queue` (its node name in the detail, when Celery says it)."""
+    heartbeats.beat(service=heartbeats.worker_service(queue), detail={"queue": queue, "node": self.request.hostname})
