@@ -135,7 +135,9 @@ def test_beat_and_each_queues_workers_beat(celery_worker, tmp_path):
             wait_for(lambda: wanted <= set(ServiceHeartbeat.objects.values_list("service", flat=True)), 60)
         except AssertionError as exc:
             seen = list(ServiceHeartbeat.objects.values_list("service", "host"))
-            raise AssertionError(f"{exc}; heartbeats {seen}; beat log:\n{log.read_text(errors='replace')[-2000:]}")
+            raise AssertionError(
+                f"{exc}; heartbeats {seen}; beat log:\n{log.read_text(errors='replace')[-2000:]}"
+            ) from exc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

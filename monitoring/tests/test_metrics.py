@@ -138,7 +138,9 @@ def test_jobs_services_and_disk(client, world, settings):
     assert value(s, "lprnvr_service_up", service="media", host="nvr-1") == 1
     assert value(s, "lprnvr_service_up", service="events", host="nvr-1") == 0  # 300 s old: stale
     assert value(s, "lprnvr_service_up", service="beat", host="") == 0  # expected, never seen
-    assert value(s, "lprnvr_service_heartbeat_age_seconds", service="events", host="nvr-1") == pytest.approx(300, abs=30)
+    assert value(s, "lprnvr_service_heartbeat_age_seconds", service="events", host="nvr-1") == pytest.approx(
+        300, abs=30
+    )
     assert value(s, "lprnvr_service_heartbeat_age_seconds", service="beat", host="") is None
     usage = shutil.disk_usage(settings.VAR_DIR)
     assert value(s, "lprnvr_disk_total_bytes", volume="var") == usage.total
