@@ -17,7 +17,7 @@ from . import heartbeats
 
 log = logging.getLogger("monitoring.heartbeats")
 
-_beat: heartbeats.Heartbeat | None = None  # set in the beat process only
+beat_heartbeat: heartbeats.Heartbeat | None = None  # set in the beat process only
 
 
 def _fresh_connection() -> None:
@@ -41,15 +41,15 @@ def worker_ready(sender=None, **kwargs) -> None:
 
 @signals.beat_init.connect
 def beat_init(sender=None, **kwargs) -> None:
-    global _beat
-    _beat = heartbeats.Heartbeat(heartbeats.BEAT)
+    global beat_heartbeat
+    beat_heartbeat = heartbeats.Heartbeat(heartbeats.BEAT)
     _fresh_connection()
-    _beat()
+    beat_heartbeat()
 
 
 @signals.before_task_publish.connect
 def task_published(sender=None, **kwargs) -> None:
-    if _beat is None:
+    if beat_heartbeat is None:
         return  # a web or worker process sending a task: not beat
     _fresh_connection()
-    _beat(last_task=sender)
+    beat_heartbeat(last_task=sender)

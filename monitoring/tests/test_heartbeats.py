@@ -146,3 +146,32 @@ def test_beat_and_each_queues_workers_beat(celery_worker, tmp_path):
     for queue in QUEUES:
         row = rows[heartbeats.worker_service(queue)]
         assert row.host == heartbeats.this_host() and row.pid == os.getpid() and row.detail["queue"] == queue
+
+
+def test_a_worker_beats_for_its_queues_as_soon_as_it_is_ready():
+    from types import SimpleNamespace
+
+    from monitoring import signals
+
+    queues = SimpleNamespace(consume_from={"plates": object(), "discovery": object()})  # `-Q plates,discovery`
+    consumer = SimpleNamespace(hostname="celery@nvr-2", app=SimpleNamespace(amqp=SimpleNamespace(queues=queues)))
+    signals.worker_ready(sender=consumer)
+    rows = list(ServiceHeartbeat.objects.values_list("service", "host", "detail"))
+    host = heartbeats.this_host()
+    assert rows == [
+        ("worker.discovery", host, {"queue": "discovery", "node": "celery@nvr-2"}),
+        ("worker.plates", host, {"queue": "plates", "node": "celery@nvr-2"}),
+    ]
+
+
+def test_beat_beats_when_it_publishes_and_other_processes_do_not(monkeypatch):
+    from monitoring import signals
+
+    signals.task_published(sender="plates.converge_all")  # a web or worker process sending a task
+    assert not ServiceHeartbeat.objects.exists()
+    monkeypatch.setattr(signals, "beat_heartbeat", None)
+    signals.beat_init(sender=None)
+    assert ServiceHeartbeat.objects.get().service == "beat"
+    signals.beat_heartbeat.every = 0
+    signals.task_published(sender="monitoring.worker_heartbeat")
+    assert ServiceHeartbeat.objects.get().detail == {"last_task": "monitoring.worker_heartbeat"}
