@@ -70,9 +70,11 @@ INSTALLED_APPS = [
     "cameras",
     "recordings",
     "plates",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
+    "monitoring.latency.RequestLatencyMiddleware",  # first: times every request, refused ones too
     "lprnvr.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -424,3 +426,28 @@ EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest
 # Share of RECORDINGS_QUOTA_BYTES that footage leaves free for exports and downloads (they count in the quota).
 EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
 EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long
+
+# --- Monitoring (monitoring app): service heartbeats and the Prometheus /metrics endpoint -------
+from lprnvr.celery import QUEUES as _CELERY_QUEUES  # noqa: E402  (lprnvr/__init__ has loaded it already)
+
+# The media supervisor and the event listener write their row at most this often; beat sends each
+# queue's workers a heartbeat task this often.
+SERVICE_HEARTBEAT_SECONDS = env.float("SERVICE_HEARTBEAT_SECONDS", default=30.0)
+SERVICE_STALE_SECONDS = env.float("SERVICE_STALE_SECONDS", default=120.0)  # no beat this long: "stale"
+# Services that must be running somewhere: one that never beat is "missing" (drop "events" on a site
+# with no ANPR camera, for instance). Any other service that beats is reported too.
+SERVICES_EXPECTED = env.list(
+    "SERVICES_EXPECTED", default=["media", "events", "beat", *(f"worker.{queue}" for queue in _CELERY_QUEUES)]
+)
+for _queue in _CELERY_QUEUES:
+    CELERY_BEAT_SCHEDULE[f"monitoring.worker_heartbeat.{_queue}"] = {
+        "task": "monitoring.worker_heartbeat",
+        "schedule": SERVICE_HEARTBEAT_SECONDS,
+        "args": (_queue,),
+        # Nobody consuming the queue: the heartbeats expire instead of piling up for when one returns.
+        "options": {"queue": _queue, "expires": SERVICE_HEARTBEAT_SECONDS},
+    }
+# /metrics answers a request bearing this token (Authorization: Bearer ...) or coming from one of
+# these addresses or networks (as lprnvr.api.client_address sees it). Neither set: always 403.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import auth_urlpatterns, users_urlpatterns
+from monitoring import views as metrics_views
 
 from . import views
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("health", views.HealthView.as_view(), name="health"),
     path("stats", views.StatsView.as_view(), name="stats"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("api/auth/", include(auth_urlpatterns)),
     *users_urlpatterns,
     path("api/", include("recordings.api.urls")),  # seed 002's /api/cameras/stream* and /api/nvr/*

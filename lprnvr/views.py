@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from cameras.models import Camera, DiscoveryJob
+from monitoring.heartbeats import service_states, state_counts
 from plates.models import FINAL, PlateJob
 from recordings.selectors import check_recordings_storage, media_stats
 
@@ -64,13 +65,20 @@ STATS_SCHEMA = inline_serializer(
         "jobs": serializers.DictField(child=serializers.IntegerField()),
         "broker_messages": serializers.IntegerField(help_text="Task messages waiting in the broker."),
         "media_processes": serializers.DictField(child=serializers.IntegerField()),
+        "services": serializers.DictField(
+            child=serializers.IntegerField(), help_text="(service, host) pairs by heartbeat state: ok, stale, missing."
+        ),
     },
 )
 
 
 class HealthView(APIView):
     """200 when every part works, 503 otherwise; no authentication needed. Anybody gets the status;
-    an administrator also gets each check's detail (paths and byte counts are not for everyone)."""
+    an administrator also gets each check's detail (paths and byte counts are not for everyone) and
+    each service's heartbeat state. A stale or missing service never makes this answer 503: /health
+    says whether this web server can work (the container healthcheck restarts it when it cannot),
+    and a dead media supervisor is no reason to restart the web server. Services are watched through
+    /metrics (`lprnvr_service_up`), the dashboard and the alerts (`monitoring.heartbeats.stale_services`)."""
 
     permission_classes = [AllowAny]
 
@@ -78,7 +86,15 @@ class HealthView(APIView):
         responses={
             200: inline_serializer(
                 "Health",
-                {"status": serializers.CharField(), "checks": serializers.DictField(required=False)},
+                {
+                    "status": serializers.CharField(),
+                    "checks": serializers.DictField(required=False, help_text="Administrators only."),
+                    "services": serializers.ListField(
+                        child=serializers.DictField(),
+                        required=False,
+                        help_text="Administrators only: each service on each host, state ok/stale/missing.",
+                    ),
+                },
             ),
             503: inline_serializer(
                 "HealthFailing",
@@ -86,6 +102,9 @@ class HealthView(APIView):
                     "status": serializers.CharField(),
                     "checks": serializers.DictField(required=False, help_text="Administrators only."),
                     "failing": serializers.ListField(required=False, help_text="Administrators only."),
+                    "services": serializers.ListField(
+                        child=serializers.DictField(), required=False, help_text="Administrators only."
+                    ),
                 },
             ),
         },
@@ -103,6 +122,7 @@ class HealthView(APIView):
         body: dict = {"status": "ok" if not failing else "failing"}
         if request.user and request.user.is_authenticated and request.user.is_admin:
             body["checks"] = checks
+            body["services"] = [state.as_dict() for state in service_states()]
             if failing:
                 body["failing"] = failing
         return Response(body, status=200 if not failing else 503)
@@ -135,5 +155,6 @@ class StatsView(APIView):
                 **media_stats(user),
                 **job_stats(user),
                 "broker_messages": queued_messages(),
+                "services": state_counts(),
             }
         )

@@ -36,6 +36,9 @@ class MediaChannel(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=ProcessState.choices, default=ProcessState.IDLE)
     last_error = models.TextField(_("last error"), blank=True, default="")
     failures = models.PositiveIntegerField(_("failures"), default=0, help_text=_("Consecutive failed starts."))
+    starts = models.PositiveBigIntegerField(
+        _("starts"), default=0, help_text=_("Times the supervisor started the camera's process, ever.")
+    )
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     stream_info = models.JSONField(

@@ -49,12 +49,18 @@ def instance_id() -> str:
     return hashlib.sha1(str(root().resolve()).encode()).hexdigest()[:10]  # noqa: S324
 
 
-def disk_free(folder: Path | None = None) -> int:
-    """Free bytes on the disk of a folder, the recordings root by default (never creates it)."""
+def disk_usage(folder: Path | None = None):
+    """`shutil.disk_usage` of the disk a folder is (or will be) on, the recordings root by default
+    (never creates it): total, used and free bytes."""
     folder = folder or root()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    return shutil.disk_usage(folder).free
+    return shutil.disk_usage(folder)
+
+
+def disk_free(folder: Path | None = None) -> int:
+    """Free bytes on the disk of a folder, the recordings root by default (never creates it)."""
+    return disk_usage(folder).free
 
 
 def folder_bytes(folder: Path) -> int:

@@ -25,11 +25,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cameras.models import Camera
 from lprnvr.instance_lock import hold_instance_lock
+from monitoring.heartbeats import MEDIA, Heartbeat
 
 from . import index, retention, storage
 from .clients import ffmpeg
@@ -120,6 +121,7 @@ class Supervisor:
         self.fault: storage.StorageFault | None = None  # the recordings root cannot be trusted: nothing records
         self.reconciled = False
         self.last_root_check = 0.0
+        self.heartbeat = Heartbeat(MEDIA)  # this process's row in monitoring (one write per SERVICE_HEARTBEAT_SECONDS)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -258,7 +260,8 @@ class Supervisor:
 
     # --- one pass ----------------------------------------------------------------------------------
     def tick(self) -> None:
-        heartbeat_path().touch()
+        heartbeat_path().touch()  # the container healthcheck's (docker-compose.yml)
+        self.heartbeat(channels=sum(1 for ch in self.channels.values() if ch.proc is not None))
         now_mono = time.monotonic()
         if now_mono - self.last_root_check > ROOT_RECHECK:
             self.check_storage()
@@ -326,7 +329,8 @@ class Supervisor:
         if not wanted:
             self._set(ch, ProcessState.IDLE, "")
             return
-        MediaChannel.objects.filter(camera_id=ch.camera_id).update(stream_info=info.as_dict())
+        # Counted here, in the write the start makes anyway: /metrics' restarts are this counter's rate.
+        MediaChannel.objects.filter(camera_id=ch.camera_id).update(stream_info=info.as_dict(), starts=F("starts") + 1)
         ch.seg_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(ch.hls_dir, ignore_errors=True)  # a stale playlist must never look live
         ch.hls_dir.mkdir(parents=True, exist_ok=True)

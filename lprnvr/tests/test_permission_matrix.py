@@ -63,6 +63,8 @@ MATRIX = [
     ("post", "/api/auth/register", {"username": "newbie", "password": "s3cret-pass-x"}, (401, 403, 403, 201)),
     ("get", "/health", None, (200, 200, 200, 200)),
     ("get", "/stats", None, (401, 200, 200, 200)),
+    # Prometheus' door: a bearer token or an allowed address (none set here), never a user's role.
+    ("get", "/metrics", None, (403, 403, 403, 403)),
     ("get", "/api/schema/", None, (200, 200, 200, 200)),
     ("get", "/api/docs/", None, (200, 200, 200, 200)),
     ("post", "/i18n/setlang/", {"language": "es"}, (302, 302, 302, 302)),

@@ -37,6 +37,7 @@ from django.utils import timezone
 from cameras.clients import isapi as camera_isapi
 from cameras.models import Camera
 from lprnvr.instance_lock import hold_instance_lock
+from monitoring.heartbeats import EVENTS, Heartbeat
 
 from ..clients import isapi_events as ev
 from ..models import AnprEventSource, DefaultCameraCredentials, EventMode, EventState
@@ -227,6 +228,7 @@ class Supervisor:
         self._backfills = threading.BoundedSemaphore(max(1, settings.EVENTS_INGEST_WORKERS))
         self._heartbeat_written: dict[int, float] = {}
         self._listening_backfills: dict[int, tuple[float, ListeningBackfill | None]] = {}
+        self.heartbeat = Heartbeat(EVENTS)  # this process's row in monitoring (one write per SERVICE_HEARTBEAT_SECONDS)
 
     # --- reports from the camera threads (memory only) ------------------------------------------
     def report(self, camera_id: int, *, rejected: str | None = None, **values) -> None:
@@ -317,7 +319,8 @@ class Supervisor:
 
     # --- one pass ---------------------------------------------------------------------------------
     def tick(self) -> None:
-        heartbeat_path().touch()
+        heartbeat_path().touch()  # the container healthcheck's (docker-compose.yml)
+        self.heartbeat(streams=len(self.streams))
         # A thread that ended (refused credentials) reported why before ending: flush after looking,
         # so its refusal is recorded before we decide whether to start it again.
         ended = {camera_id for camera_id, stream in self.streams.items() if not stream.is_alive()}
