@@ -5,7 +5,7 @@
 
 Creates the cameras (all with a media channel, the first 16 as ANPR gates with every plate on their
 list and a read source), then segment rows (no files) up to each count in turn, and times
-`monitoring.metrics.exposition()` (what the view returns) `--runs` times at each size: median and
+`lprnvr.monitoring.metrics.exposition()` (what the view returns) `--runs` times at each size: median and
 worst, plus the share of the time the per-camera footage aggregate takes. Rows are deleted afterwards.
 Run it on a database of its own: it deletes every camera it created, with their segments.
 """
@@ -31,7 +31,7 @@ from django.db.models import Count, Max, Sum  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from cameras.models import Camera  # noqa: E402
-from monitoring.metrics import exposition  # noqa: E402
+from lprnvr.monitoring.metrics import exposition  # noqa: E402
 from plates.models import AnprCamera, AnprEventSource, CameraPlate, Plate  # noqa: E402
 from recordings.models import MediaChannel, Segment  # noqa: E402
 

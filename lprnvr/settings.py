@@ -70,11 +70,11 @@ INSTALLED_APPS = [
     "cameras",
     "recordings",
     "plates",
-    "monitoring",
+    "lprnvr.monitoring",
 ]
 
 MIDDLEWARE = [
-    "monitoring.latency.RequestLatencyMiddleware",  # first: times every request, refused ones too
+    "lprnvr.monitoring.latency.RequestLatencyMiddleware",  # first: times every request, refused ones too
     "lprnvr.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import auth_urlpatterns, users_urlpatterns
-from monitoring import views as metrics_views
+from lprnvr.monitoring import views as metrics_views
 
 from . import views
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from cameras.models import Camera, DiscoveryJob
-from monitoring.heartbeats import service_states, state_counts
+from lprnvr.monitoring.heartbeats import service_states, state_counts
 from plates.models import FINAL, PlateJob
 from recordings.selectors import check_recordings_storage, media_stats
 
@@ -78,7 +78,7 @@ class HealthView(APIView):
     each service's heartbeat state. A stale or missing service never makes this answer 503: /health
     says whether this web server can work (the container healthcheck restarts it when it cannot),
     and a dead media supervisor is no reason to restart the web server. Services are watched through
-    /metrics (`lprnvr_service_up`), the dashboard and the alerts (`monitoring.heartbeats.stale_services`)."""
+    /metrics (`lprnvr_service_up`), the dashboard and the alerts (`lprnvr.monitoring.heartbeats.stale_services`)."""
 
     permission_classes = [AllowAny]
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from cameras.models import Camera
 from lprnvr.instance_lock import hold_instance_lock
-from monitoring.heartbeats import MEDIA, Heartbeat
+from lprnvr.monitoring.heartbeats import MEDIA, Heartbeat
 
 from . import index, retention, storage
 from .clients import ffmpeg

@@ -37,7 +37,7 @@ from django.utils import timezone
 from cameras.clients import isapi as camera_isapi
 from cameras.models import Camera
 from lprnvr.instance_lock import hold_instance_lock
-from monitoring.heartbeats import EVENTS, Heartbeat
+from lprnvr.monitoring.heartbeats import EVENTS, Heartbeat
 
 from ..clients import isapi_events as ev
 from ..models import AnprEventSource, DefaultCameraCredentials, EventMode, EventState

@@ -7,7 +7,7 @@ per-process counter that would go back and forth as scrapes land on one worker o
 Adding a family (e.g. the alerts app's deliveries by status) is one function:
 
     from prometheus_client.core import GaugeMetricFamily
-    from monitoring.metrics import family
+    from lprnvr.monitoring.metrics import family
 
     @family
     def deliveries():

@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cameras.models import DiscoveryJob
 from cameras.tests.factories import CameraFactory
-from monitoring import metrics
-from monitoring.heartbeats import beat
-from monitoring.models import ServiceHeartbeat
+from lprnvr.monitoring import metrics
+from lprnvr.monitoring.heartbeats import beat
+from lprnvr.monitoring.models import ServiceHeartbeat
 from plates.models import AnprCamera, AnprEventSource, CameraPlate, EventState, PlateJob
 from plates.tests.factories import PlateFactory
 from recordings import storage
@@ -123,7 +123,7 @@ def test_anpr_series(client, world):
 
 
 def metrics_drift_kinds():
-    from monitoring.families import DRIFT_KINDS
+    from lprnvr.monitoring.families import DRIFT_KINDS
 
     return DRIFT_KINDS
 
@@ -209,7 +209,7 @@ def test_allowed_addresses_and_networks(client, settings):
 
 
 def test_a_malformed_allowed_address_is_a_system_check_error(settings):
-    from monitoring.checks import metrics_allowed_ips_parse
+    from lprnvr.monitoring.checks import metrics_allowed_ips_parse
 
     settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8", "nope"]
     assert [e.id for e in metrics_allowed_ips_parse(None)] == ["monitoring.E001"]

@@ -14,9 +14,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from monitoring import heartbeats
-from monitoring.heartbeats import Heartbeat, beat, service_states, stale_services
-from monitoring.models import Liveness, ServiceHeartbeat
+from lprnvr.monitoring import heartbeats
+from lprnvr.monitoring.heartbeats import Heartbeat, beat, service_states, stale_services
+from lprnvr.monitoring.models import Liveness, ServiceHeartbeat
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_beat_and_each_queues_workers_beat(celery_worker, tmp_path):
 def test_a_worker_beats_for_its_queues_as_soon_as_it_is_ready():
     from types import SimpleNamespace
 
-    from monitoring import signals
+    from lprnvr.monitoring import signals
 
     queues = SimpleNamespace(consume_from={"plates": object(), "discovery": object()})  # `-Q plates,discovery`
     consumer = SimpleNamespace(hostname="celery@nvr-2", app=SimpleNamespace(amqp=SimpleNamespace(queues=queues)))
@@ -165,7 +165,7 @@ def test_a_worker_beats_for_its_queues_as_soon_as_it_is_ready():
 
 
 def test_beat_beats_when_it_publishes_and_other_processes_do_not(monkeypatch):
-    from monitoring import signals
+    from lprnvr.monitoring import signals
 
     signals.task_published(sender="plates.converge_all")  # a web or worker process sending a task
     assert not ServiceHeartbeat.objects.exists()

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class MonitoringConfig(AppConfig):
     """The system watching itself: service heartbeats and the Prometheus `/metrics` endpoint."""
 
-    name = "monitoring"
+    name = "lprnvr.monitoring"
+    label = "monitoring"
     verbose_name = _("monitoring")
 
     def ready(self) -> None:
