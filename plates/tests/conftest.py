@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.db import connection
 
 from cameras.models import Brand, Camera
 
 from .camera_double import CameraDouble
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +76,52 @@ def legacy(live_server, operator):
         )
 
     return post
+
+
+class Listener:
+    """`manage.py run_events` as a child process, on the test database."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env, self.log_path, self.proc = env, log_path, None
+
+    def start(self) -> Listener:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "run_events"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def listener(transactional_db, settings, tmp_path):
+    """The real `manage.py run_events` on the test database, with short polls, silences and backoffs."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "READS_DIR": str(settings.READS_DIR),
+        "EVENTS_RUN_DIR": str(tmp_path / "events"),
+        "EVENTS_POLL_INTERVAL": "0.3",
+        "EVENTS_SILENCE_SECONDS": "2",
+        "EVENTS_BACKOFF_STEPS": "0.3,0.5,1",
+        "EVENTS_CONNECT_TIMEOUT": "2",
+        "EVENTS_BACKFILL_INTERVAL": "0.5",
+        "LOG_LEVEL": "DEBUG",
+    }
+    proc = Listener(env, tmp_path / "run_events.log").start()
+    yield proc
+    proc.stop()
+    assert proc.proc.returncode == 0, proc.log()[-3000:]

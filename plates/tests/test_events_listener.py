@@ -3,15 +3,11 @@ listening modes, reconnection after a cut or a silent stream, backfill, duplicat
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
 from cameras.tests.doubles.hikvision import HikvisionCamera
 from cameras.tests.factories import CameraFactory
@@ -22,55 +18,6 @@ from plates.services.reads import ingest_read
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Listener:
-    """`manage.py run_events` as a child process, on the test database."""
-
-    def __init__(self, env: dict, log_path: Path):
-        self.env, self.log_path, self.proc = env, log_path, None
-
-    def start(self) -> Listener:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "run_events"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@pytest.fixture
-def listener(transactional_db, settings, tmp_path):
-    settings.READS_DIR = tmp_path / "reads"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "READS_DIR": str(settings.READS_DIR),
-        "EVENTS_RUN_DIR": str(tmp_path / "events"),
-        "EVENTS_POLL_INTERVAL": "0.3",
-        "EVENTS_SILENCE_SECONDS": "2",
-        "EVENTS_BACKOFF_STEPS": "0.3,0.5,1",
-        "EVENTS_CONNECT_TIMEOUT": "2",
-        "EVENTS_BACKFILL_INTERVAL": "0.5",
-        "LOG_LEVEL": "DEBUG",
-    }
-    proc = Listener(env, tmp_path / "run_events.log").start()
-    yield proc
-    proc.stop()
-    assert proc.proc.returncode == 0, proc.log()[-3000:]
 
 
 @pytest.fixture
