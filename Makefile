@@ -10,7 +10,7 @@ PORT ?= 8000
 # runs a private cluster instead and writes the URL it chose to var/test/database_url.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: run test fuzz install install-dev system-deps test-services preflight lint assets clean pristine-test
+.PHONY: run test fuzz install install-dev system-deps test-services preflight lint assets clean pristine-test messages
 
 run: system-deps install assets
 	$(PY) manage.py migrate --noinput
@@ -62,6 +62,13 @@ test: test-services install-dev assets preflight lint
 # (SQLite, filesystem broker): 0 server errors. Bounded (FUZZ_MAX_EXAMPLES, FUZZ_MAX_TIME seconds).
 fuzz: install-dev
 	VENV=$(VENV) scripts/fuzz-api.sh
+
+# The Spanish catalogue: collect our strings, then compile. tests/test_spanish_catalogue.py runs the same
+# collection and fails on any string left untranslated or fuzzy.
+MESSAGES_IGNORE := .venv node_modules var bench scripts docs */tests/* tests
+messages: install-dev
+	$(PY) manage.py makemessages -l es --no-obsolete $(foreach p,$(MESSAGES_IGNORE),--ignore='$(p)')
+	$(PY) manage.py compilemessages -l es --ignore=.venv --ignore=node_modules
 
 # `make test` as a new user runs it: a fresh Debian 12 root (debootstrap), a clone of HEAD, then the
 # README's command in a network namespace with only loopback (scripts/pristine-test.sh).

@@ -16,6 +16,7 @@ from django.db.models import ProtectedError, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cameras.models import Camera
 from lprnvr.errors import Conflict
@@ -56,7 +57,8 @@ def describe_footage(footage: dict) -> str:
             }
         )
     if footage.get("plate_reads"):
-        parts.append(_("%(reads)d plate reads") % {"reads": footage["plate_reads"]})
+        reads = footage["plate_reads"]
+        parts.append(ngettext("%(reads)d plate read", "%(reads)d plate reads", reads) % {"reads": reads})
     return _(" and ").join(parts)
 
 
