@@ -2,7 +2,7 @@
 # Install the Debian packages lprnvr needs, only those missing.
 #   system-deps.sh runtime   what `make run` needs (ffmpeg, nmap, python venv, node/npm)
 #   system-deps.sh test      also what the tests need (PostgreSQL, Redis, Mosquitto, GStreamer RTSP server
-#                            Chromium for the browser test)
+#                            Chromium for the browser test, gettext for the catalogue test)
 set -euo pipefail
 mode=${1:-runtime}
 
@@ -10,7 +10,8 @@ want=(ffmpeg nmap python3-venv npm)
 if [ "$mode" = test ]; then
   want+=(postgresql redis-server gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gst-1.0
          gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-         gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x chromium iproute2 curl mosquitto)
+         gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x chromium iproute2 curl mosquitto
+         gettext)
 fi
 
 missing=()

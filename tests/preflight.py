@@ -41,6 +41,8 @@ BINARIES = {
     "node": "npm (nodejs)",
     "ip": "iproute2",
     "unshare": "util-linux",
+    "xgettext": "gettext",  # makemessages, for the Spanish catalogue test
+    "msgattrib": "gettext",
 }
 CHROMIUM = "/usr/bin/chromium"
 
