@@ -5,8 +5,9 @@ read-only, with thumbnails. Administrators only (see `lprnvr.admin.RestrictedAdm
 
 from .devices import AnprCameraAdmin, PlateBackupAdmin
 from .events import AnprEventSourceAdmin
-from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
-from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
+from .forms import CamerasForm, ImportForm
+from .jobs import PlateJobAdmin, PlateJobCameraAdmin
+from .plates import CameraPlateInline, PlateAdmin, job_links
 from .reads import PlateReadAdmin
 
 __all__ = [
@@ -15,8 +16,6 @@ __all__ = [
     "CameraPlateInline",
     "CamerasForm",
     "ImportForm",
-    "JobCameraInline",
-    "JobItemInline",
     "PlateAdmin",
     "PlateBackupAdmin",
     "PlateJobAdmin",

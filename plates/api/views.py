@@ -53,7 +53,16 @@ def cameras_for(request, refs: list) -> list[Camera]:
         )
     if resolution.forbidden:
         raise exceptions.PermissionDenied(_("You may not act on: %(refs)s") % {"refs": ", ".join(resolution.forbidden)})
+    require_anpr_capable(resolution.cameras)
     return resolution.cameras
+
+
+def require_anpr_capable(cameras: list[Camera], field: str = "cameras") -> None:
+    """400 naming the field and each camera that cannot hold plates (the scope service's rule)."""
+    try:
+        services.ensure_anpr_capable(cameras)
+    except services.NotAnprCapable as exc:
+        raise exceptions.ValidationError({field: exc.reasons}) from exc
 
 
 def accepted(job) -> Response:
@@ -110,7 +119,7 @@ class PlateViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
                 day = date.fromisoformat(valid_on)
             except ValueError as exc:
                 raise exceptions.ValidationError({"valid_on": [_("Use YYYY-MM-DD.")]}) from exc
-            qs = qs.exclude(valid_from__gt=day).exclude(valid_until__lt=day)
+            qs = qs.valid_on(day)
         return qs.distinct().order_by("number")
 
     def get_serializer_class(self):
@@ -304,6 +313,7 @@ class BackupViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet, mixins.List
         elif backup.camera is not None:
             cameras = [backup.camera]
             require_manageable(request, cameras)
+            require_anpr_capable(cameras)
         else:
             raise exceptions.ValidationError({"cameras": [_("The backup's camera is gone: name the cameras.")]})
         path = backups.backup_path(backup)
