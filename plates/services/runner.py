@@ -396,16 +396,19 @@ def _adopt(camera: Camera, jc: PlateJobCamera, job: PlateJob, records: dict, ite
     numbers = sorted(records)
     known = set(Plate.objects.filter(number__in=numbers).values_list("number", flat=True))
 
-    def day(value, default):
-        return None if value in (None, default) else value
+    def start(value):
+        return None if value is None or value <= isapi.DEFAULT_START else value
+
+    def end(value):  # the cameras' own "for ever" (5000-12-01, 2037-12-31, ...) is an open end here
+        return None if value is None or value >= isapi.DEFAULT_END else value
 
     Plate.objects.bulk_create(
         [
             Plate(
                 number=n,
                 list_type=records[n][0].list_type,
-                valid_from=day(records[n][0].valid_from, isapi.DEFAULT_START),
-                valid_until=day(records[n][0].valid_until, isapi.DEFAULT_END),
+                valid_from=start(records[n][0].valid_from),
+                valid_until=end(records[n][0].valid_until),
                 created_by=job.requested_by,
             )
             for n in numbers
