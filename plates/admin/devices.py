@@ -29,7 +29,7 @@ from ..models import (
 from .plates import job_links
 from .words import drift_labels
 
-DRIFT_SHOWN = 100  # plates listed per kind of drift on a camera's page; the rest is counted
+DRIFT_SHOWN = 50  # plates listed per kind of drift on a camera's page; the rest is counted
 DRIFT_ACTIONS = {
     "sync": {},
     "converge": {"converge": True},

@@ -80,6 +80,7 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     inlines = [CameraPlateInline]
     actions = ["push_to_cameras", "remove_from_cameras", "delete_selected"]
     change_list_template = "admin/plates/plate_change_list.html"
+    delete_selected_confirmation_template = "admin/plates/delete_selected_confirmation.html"
     list_per_page = 100
 
     def get_queryset(self, request):
@@ -187,7 +188,13 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         if request.POST.get("post") and self.has_delete_permission(request):
             self.delete_queryset(request, queryset)
             return None
-        return django_delete_selected(self, request, queryset)
+        response = django_delete_selected(self, request, queryset)
+        if isinstance(response, TemplateResponse):
+            # "Select all N" carries the filter and the flag on, not N hidden ids.
+            response.context_data["select_across"] = request.POST.get("select_across") == "1"
+            response.context_data["plate_count"] = queryset.count()
+            response.context_data["selected"] = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        return response
 
     def delete_queryset(self, request, queryset):
         """Deleting (one plate or "Delete selected") takes the plates off every camera that holds them."""

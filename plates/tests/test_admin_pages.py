@@ -130,6 +130,16 @@ def test_select_all_across_pages_pushes_the_filtered_set(site, admin_user):
     assert done.status_code == 302 and done["Location"] == f"/admin/plates/platejob/{job.pk}/change/"
     assert len(job.params["plates"]) == 131 and "VAL001" not in job.params["plates"]  # FUT001 is block too
     assert "FUT001" in job.params["plates"]
+    # Delete, also over the filtered set: the confirmation carries the flag, not 131 ids.
+    body["action"] = "delete_selected"
+    confirm = client.post("/admin/plates/plate/?list_type=block", body).content.decode()
+    assert "Delete 131 plates?" in confirm and 'name="select_across" value="1"' in confirm
+    assert confirm.count('name="_selected_action"') == 100 and "and 31 more" in confirm
+    client.post("/admin/plates/plate/?list_type=block", {**body, "post": "yes"})
+    # All on North gate's list now: taken off it first (one removal job for the 131), then deleted.
+    assert Plate.objects.filter(list_type="block", delete_requested=True).count() == 131
+    removal = PlateJob.objects.get(operation="delete")
+    assert len(removal.params["plates"]) == 131
 
 
 @pytest.mark.django_db

@@ -25,6 +25,7 @@ const { chromium } = require('playwright-core');
     await page.fill('#id_password', password);
     await Promise.all([page.waitForNavigation(), page.click('input[type=submit]')]);
     result.listStatus = await page.evaluate(() => document.title);
+    await page.screenshot({ path: path.join(shots, 'plate-list-user.png') });
     result.cameraColumn = await page.$$eval('td.field-held_by', (cells) => cells.map((c) => c.textContent.trim()));
     const row = page.locator('#result_list tbody tr', { hasText: plate });
     await row.locator('input.action-select').check();
