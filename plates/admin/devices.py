@@ -44,7 +44,8 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     take in or remove unexpected plates on theirs (each a job: the same service as the API)."""
 
     open_to_every_role = True
-    list_display = ["camera", "family", "last_synced_at", "plate_count", "drift_summary", "auth_state", "sync_error"]
+    # Few, short columns: at 1440 px beside the menu and the filters every one shows.
+    list_display = ["camera", "family_letter", "last_synced_at", "plate_count", "drift_summary", "state"]
     list_filter = ["family", "remove_unexpected"]
     search_fields = ["camera__name", "camera__ip"]
     fields = [
@@ -71,9 +72,9 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         capable = services.anpr_capable(Camera.objects.all())
         return super().get_queryset(request).filter(camera__in=capable).select_related("camera")
 
-    def get_readonly_fields(self, request, obj=None):
-        # The API lets no user change these; the page neither.
-        return self.fields if not is_admin(request.user) else self.readonly_fields
+    def has_change_permission(self, request, obj=None):
+        # The API lets no user change these settings; users act through the drift buttons and actions.
+        return is_admin(request.user) and super().has_change_permission(request, obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -89,19 +90,22 @@ class AnprCameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("drift"))
     def drift_summary(self, device):
-        labels = drift_labels()
-        parts = [f"{labels[k]}: {len(device.drift.get(k, []))}" for k in labels if device.drift.get(k)]
-        return "; ".join(parts) if parts else (_("in sync") if device.last_synced_at else "-")
+        labels = drift_labels(short=True)
+        parts = [f"{len(device.drift[k])} {labels[k]}" for k in labels if device.drift.get(k)]
+        return ", ".join(parts) if parts else (_("in sync") if device.last_synced_at else "-")
 
-    @admin.display(description=_("last sync error"))
-    def sync_error(self, device):
-        return Truncator(device.last_sync_error).chars(80)
+    @admin.display(description=_("family"), ordering="family")
+    def family_letter(self, device):
+        return device.family or "-"
 
-    @admin.display(description=_("credentials"))
-    def auth_state(self, device):
-        if device.auth_failed_at is None:
-            return _("ok")
-        return _("locked") if device.locked_until else _("refused")
+    @admin.display(description=_("state"))
+    def state(self, device):
+        """Credentials refused or locked first (nothing is tried then), else the last sync's error."""
+        if device.auth_failed_at is not None:
+            return _("credentials locked") if device.locked_until else _("credentials refused")
+        if device.last_sync_error:
+            return Truncator(device.last_sync_error).chars(40)
+        return _("ok")
 
     def _sync(self, request, queryset, converge: bool, confirm_wipe: bool = False):
         cameras = list(Camera.objects.manageable_by(request.user).filter(anpr__in=queryset))

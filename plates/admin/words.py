@@ -61,8 +61,16 @@ def describe_params(job: PlateJob) -> str:
     return " ".join(parts) or _("No parameters.")
 
 
-def drift_labels() -> dict[str, str]:
-    """The drift report's keys, as headings."""
+def drift_labels(*, short: bool = False) -> dict[str, str]:
+    """The drift report's keys, as headings (`short`: as counted words in a list's cell)."""
+    if short:
+        return {
+            "missing": _("missing"),
+            "unexpected": _("unexpected"),
+            "to_remove": _("to remove"),
+            "duplicates": _("duplicated"),
+            "mismatched": _("mismatched"),
+        }
     return {
         "missing": _("Missing on the camera"),
         "unexpected": _("On the camera, not in its list"),

@@ -291,7 +291,7 @@ def test_drift_page_shows_tables_and_its_buttons_run_jobs(site, role):
     assert '"unexpected"' not in text  # tables, not JSON
     assert ('value="adopt"' in text) == (role != "viewer")
     listing = client.get("/admin/plates/anprcamera/").content.decode()
-    assert "Missing on the camera: 1" in listing and "Lobby dome" not in listing
+    assert "1 missing, 2 unexpected, 1 mismatched" in listing and "Lobby dome" not in listing
     wanted = {
         "sync": {"converge": False},
         "converge": {"converge": True, "remove_unexpected": False},

@@ -1,6 +1,6 @@
 """Headless Chromium (Debian's) as a `user`: from the plate list, push a plate to its camera (a
 Hikvision double) and see the job's page say Succeeded, a real Celery worker having run it.
-Screenshots (1440x900) go to $LPRNVR_SCREENSHOTS, by default var/screenshots/ (kept as artefacts)."""
+The plate list, the drift list and a gate's drift page fit 1440 px. Screenshots (1440x900) go to $LPRNVR_SCREENSHOTS, by default var/screenshots/ (kept as artefacts)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def test_user_pushes_a_plate_to_its_camera_and_sees_the_job_finish(celery_worker
     generic = CameraFactory(name="Lobby dome", ip="127.0.0.65", http_port=9, brand="generic")
     for camera in (gate, others):
         AnprCamera.objects.create(camera=camera)
+    drift = {"missing": ["MISS01"], "unexpected": ["ODD001", "ODD002"], "duplicates": [], "mismatched": []}
+    AnprCamera.objects.filter(camera=gate).update(
+        drift={**drift, "to_remove": []}, last_sync_error="camera answered 503 Service Unavailable " * 4
+    )
     user = make_user("user", username="gate-user")
     user.cameras.add(gate, generic)
     PlateFactory(number="PUSH01", created_by=user)
@@ -53,4 +57,6 @@ def test_user_pushes_a_plate_to_its_camera_and_sees_the_job_finish(celery_worker
     assert any("PUSH01" in row and "Succeeded" in row for row in result["rows"])
     assert cam.plates() == ["PUSH01"]
     assert result["height"] < 3 * 900
+    assert result["listWidth"] <= 1440 and result["driftListWidth"] <= 1440 and result["driftWidth"] <= 1440
+    assert "Drift" in result["driftListHeaders"] and "Missing on the camera (1)" in result["driftTables"]
     assert (SHOTS / "push-job-finished.png").exists() and (SHOTS / "push-choose-cameras.png").exists()

@@ -26,6 +26,8 @@ const { chromium } = require('playwright-core');
     await Promise.all([page.waitForNavigation(), page.click('input[type=submit]')]);
     result.listStatus = await page.evaluate(() => document.title);
     await page.screenshot({ path: path.join(shots, 'plate-list-user.png') });
+    result.listWidth = await page.evaluate(() => Math.max(document.documentElement.scrollWidth,
+      window.innerWidth + document.querySelector('.results').scrollWidth - document.querySelector('.results').clientWidth));
     result.cameraColumn = await page.$$eval('td.field-held_by', (cells) => cells.map((c) => c.textContent.trim()));
     const row = page.locator('#result_list tbody tr', { hasText: plate });
     await row.locator('input.action-select').check();
@@ -42,6 +44,18 @@ const { chromium } = require('playwright-core');
     result.rows = await page.$$eval('.job-items tbody tr', (rows) => rows.map((r) => r.textContent.replace(/\s+/g, ' ').trim()));
     result.height = await page.evaluate(() => document.documentElement.scrollHeight);
     await page.screenshot({ path: path.join(shots, 'push-job-finished.png'), fullPage: true });
+    // The gate's drift: the list's key columns and the page's tables within 1440 px.
+    await page.goto(base + '/admin/plates/anprcamera/');
+    // The list's table does not scroll inside its box: every column shows at 1440 px.
+    result.driftListWidth = await page.evaluate(() => Math.max(document.documentElement.scrollWidth,
+      window.innerWidth + document.querySelector('.results').scrollWidth - document.querySelector('.results').clientWidth));
+    result.driftListHeaders = await page.$$eval('#result_list thead th', (ths) => ths.map((t) => t.textContent.trim()));
+    await page.screenshot({ path: path.join(shots, 'drift-list-user.png') });
+    await page.click('#result_list tbody th a');
+    await page.waitForSelector('.drift-tables');
+    result.driftWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    result.driftTables = await page.$$eval('.drift-tables caption', (cs) => cs.map((c) => c.textContent.trim()));
+    await page.screenshot({ path: path.join(shots, 'drift-page-user.png'), fullPage: true });
     result.ok = true;
   } catch (err) {
     result.error = String(err);
