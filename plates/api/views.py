@@ -241,7 +241,10 @@ class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return super().get_queryset().order_by("camera__ip", "camera__http_port")
+        qs = super().get_queryset().order_by("camera__ip", "camera__http_port")
+        if self.action == "list":  # a camera that cannot hold plates is no ANPR camera (its page still syncs: the probe)
+            qs = qs.filter(camera__in=services.anpr_capable(Camera.objects.all()))
+        return qs
 
     def get_object(self):
         # Any camera the user sees can be synced or backed up; its ANPR row is made on first use.

@@ -161,8 +161,13 @@ def test_only_anpr_cameras_are_offered_and_others_refused_with_the_reason(site):
     with pytest.raises(services.NotAnprCapable) as exc:
         services.push_plates(cameras=[site["lobby"]], numbers=["ABC123"])
     assert exc.value.cameras == ["127.0.0.63:9"]
-    # A sync probes it; once an ANPR family is detected it can hold plates.
-    AnprCamera.objects.create(camera=site["lobby"], family="A")
+    # A sync probes it (the API's sync is open to it); listed as an ANPR camera once a family is detected.
+    sync = client_for(user).post(f"/api/plates/cameras/{site['lobby'].pk}/sync/", {}, format="json")
+    assert sync.status_code == 202
+    listed = {c["name"] for c in client_for(user).get("/api/plates/cameras/").json()}
+    assert listed == {"North gate"}
+    AnprCamera.objects.filter(camera=site["lobby"]).update(family="A")
+    assert len(client_for(user).get("/api/plates/cameras/").json()) == 2
     services.push_plates(cameras=[site["lobby"]], numbers=["ABC123"])
     assert not Plate.objects.filter(number="NEW123").exists()
 
