@@ -242,7 +242,9 @@ class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = super().get_queryset().order_by("camera__ip", "camera__http_port")
-        if self.action == "list":  # a camera that cannot hold plates is no ANPR camera (its page still syncs: the probe)
+        if (
+            self.action == "list"
+        ):  # a camera that cannot hold plates is no ANPR camera (its page still syncs: the probe)
             qs = qs.filter(camera__in=services.anpr_capable(Camera.objects.all()))
         return qs
 

@@ -253,14 +253,20 @@ def test_a_5000_plate_job_page_is_bounded(site, admin_user, django_assert_max_nu
 
 
 @pytest.mark.django_db
-def test_a_5000_plate_list_is_bounded(site, admin_user, django_assert_max_num_queries):
+@pytest.mark.parametrize("role", ["user", "admin"])
+def test_a_5000_plate_list_and_job_list_are_bounded(site, role, django_assert_max_num_queries):
     make_big_job([site["north"], site["south"]], failed=0)
-    client = browser(admin_user)
+    client = browser(site["users"][role])
     client.get("/admin/")
     with django_assert_max_num_queries(14):
         page = client.get("/admin/plates/plate/")
-    assert page.status_code == 200 and page.context["cl"].result_count == 5005
+    assert page.status_code == 200 and page.context["cl"].result_count == (5005 if role == "admin" else 5004)
     assert len(page.context["cl"].result_list) == 100
+    text = page.content.decode()
+    assert ("North gate, South gate" in text) == ("South gate" in text) == (role == "admin")  # the role's cameras
+    with django_assert_max_num_queries(12):
+        jobs = client.get("/admin/plates/platejob/")
+    assert jobs.status_code == 200 and jobs.context["cl"].result_count == 1
 
 
 @pytest.mark.django_db
