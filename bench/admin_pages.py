@@ -8,23 +8,29 @@ per-plate rows, 40 of them failed; the job's task is not sent), a drift of 2,000
 unexpected plates on one camera, then times each page through Django's test client signed in as an
 administrator (whole request: middleware, session, queries, template), `--runs` times after one warm-up.
 Prints per page the median and p95 wall time, the queries per request, the body size and the table rows
-it holds (a page's height follows its rows). The rows it creates are deleted at the end. No camera is
-contacted (the cameras point at a closed loopback port).
+it holds; with `--heights`, also each page's height in headless Chromium at 1440x900 (a `runserver` on a
+free loopback port over the same database, and bench/page_heights.js). The rows it creates are deleted
+at the end. No camera is contacted (the cameras point at a closed loopback port).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lprnvr.settings")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
@@ -34,10 +40,37 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def heights(username: str, password: str, paths: list[str]) -> dict[str, int]:
+    """Each page's height in Chromium, served by a `runserver` over the same database."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        done = subprocess.run(
+            ["node", str(ROOT / "bench" / "page_heights.js"), f"http://127.0.0.1:{port}", username, password, *paths],
+            capture_output=True, text=True, timeout=300, check=True, cwd=ROOT,
+        )  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--plates", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--heights", action="store_true", help="page heights in headless Chromium too")
     args = parser.parse_args()
 
     from django.db import connection, transaction
@@ -106,7 +139,8 @@ def main() -> None:
             ("drift list", "/admin/plates/anprcamera/"),
             ("drift page (3,100 plates drifted)", f"/admin/plates/anprcamera/{cameras[0].pk}/change/"),
         ]
-        print(f"{'page':45} {'median':>8} {'p95':>8} {'queries':>8} {'bytes':>8} {'rows':>5}")
+        tall = heights(admin.username, "bench-pass-1", [url for _name, url in pages]) if args.heights else {}
+        print(f"{'page':45} {'median':>8} {'p95':>8} {'queries':>8} {'bytes':>8} {'rows':>5} {'height':>8}")
         for name, url in pages:
             client.get(url, follow=True)  # warm-up
             times = []
@@ -119,7 +153,7 @@ def main() -> None:
             body = response.content
             print(
                 f"{name:45} {statistics.median(times) * 1000:6.0f}ms {p95(times) * 1000:6.0f}ms "
-                f"{len(queries):8d} {len(body):8d} {body.count(b'<tr'):5d}"
+                f"{len(queries):8d} {len(body):8d} {body.count(b'<tr'):5d} {tall.get(url, '-'):>6}px"
             )
         t0 = time.perf_counter()
         response = client.get("/admin/plates/plate/export/")
