@@ -79,7 +79,7 @@ class PlateJobAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         "operation",
         "source",
         "status",
-        "requested_by",
+        "requester",
         "parameters",
         "created_at",
         "started_at",
@@ -99,6 +99,11 @@ class PlateJobAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_admin(request.user) and super().has_delete_permission(request, obj)  # the audit trail
+
+    @admin.display(description=_("requested by"))
+    def requester(self, job: PlateJob) -> str:
+        # A name, not a link: the account pages are administrators' only.
+        return job.requested_by.get_username() if job.requested_by else _("the system")
 
     @admin.display(description=_("parameters"))
     def parameters(self, job: PlateJob) -> str:
