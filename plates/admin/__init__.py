@@ -3,7 +3,8 @@ through removal jobs), jobs with their per-camera results inline, drift per came
 downloadable and restorable; plate reads
 read-only, with thumbnails. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
 
-from .devices import AnprCameraAdmin, PlateBackupAdmin
+from .backups import PlateBackupAdmin
+from .devices import AnprCameraAdmin
 from .events import AnprEventSourceAdmin
 from .forms import CamerasForm, ImportForm
 from .jobs import PlateJobAdmin, PlateJobCameraAdmin
