@@ -2,7 +2,10 @@
 
 Every role may sign in to the admin site (`is_staff`) for the Live view and the Player; only
 administrators reach the model pages, their actions and their custom views (anybody else: a 403
-page, and the index lists no model). Querysets, the choices of every ForeignKey / many-to-many
+page, and the index lists no model), except on a ModelAdmin with `open_to_every_role`: there every
+role reads the rows `visible_to` gives it, and users (not viewers) change, delete and run the actions
+on the rows `manageable_by` gives them, as the API lets them. The role is the permission here
+(users hold no Django model permissions). Querysets, the choices of every ForeignKey / many-to-many
 field and of the forms our custom views build are restricted through the models' `visible_to` /
 `manageable_by`, and the services re-check role and camera scope as they do for the API.
 """
@@ -15,25 +18,43 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
-from .visibility import OutOfScope, is_admin
+from .visibility import OutOfScope, can_operate, is_admin
 
 
 class RestrictedAdminMixin:
     """Apply before `admin.ModelAdmin` (or Django's UserAdmin)."""
 
+    open_to_every_role = False  # True: pages for users (their cameras' rows) and viewers (read only)
+
+    def _manageable(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        manager = type(obj)._default_manager
+        return hasattr(manager, "manageable_by") and manager.manageable_by(request.user).filter(pk=obj.pk).exists()
+
     def has_module_permission(self, request) -> bool:
+        if self.open_to_every_role and request.user.is_authenticated and not is_admin(request.user):
+            return True
         return is_admin(request.user) and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None) -> bool:
+        if self.open_to_every_role and request.user.is_authenticated and not is_admin(request.user):
+            return True  # the rows are get_queryset's: visible_to
         return is_admin(request.user) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, *args) -> bool:
+        if self.open_to_every_role and not is_admin(request.user):
+            return can_operate(request.user)
         return is_admin(request.user) and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None) -> bool:
+        if self.open_to_every_role and not is_admin(request.user):
+            return can_operate(request.user) and self._manageable(request, obj)
         return is_admin(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        if self.open_to_every_role and not is_admin(request.user):
+            return can_operate(request.user) and self._manageable(request, obj)
         return is_admin(request.user) and super().has_delete_permission(request, obj)
 
     def get_queryset(self, request):
@@ -59,8 +80,15 @@ class RestrictedAdminMixin:
             raise PermissionDenied
         return super().history_view(request, object_id, extra_context)
 
+    def changelist_view(self, request, extra_context=None):
+        # An action posted by a role that has none (a viewer) is refused, not shown the list again.
+        if request.method == "POST" and "action" in request.POST and not self.get_actions(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
     def get_actions(self, request):
-        return super().get_actions(request) if is_admin(request.user) else {}
+        allowed = can_operate(request.user) if self.open_to_every_role else is_admin(request.user)
+        return super().get_actions(request) if allowed else {}
 
     def admin_only_view(self, view):
         """A custom admin view (import, download, ...): signed in (admin_view), administrator role

@@ -64,7 +64,7 @@ def parse_device_csv(data: bytes, *, default_list_type: str = isapi.ALLOW) -> li
     if plate_i is None:
         raise BackupError(_("No plate column in the CSV header."))
     group_i = col("group", "belong", "list")
-    start_i, end_i = col("start"), col("end")
+    start_i, end_i = col("start", "valid_from"), col("end", "valid_until")  # the device's, or ours
     specs: dict[str, isapi.PlateSpec] = {}
     for row in rows[1:]:
         if plate_i >= len(row):
@@ -90,6 +90,30 @@ def normalised_csv(specs: list[isapi.PlateSpec]) -> bytes:
     for s in sorted(specs, key=lambda s: s.plate):
         writer.writerow([s.plate, s.list_type, s.valid_from or "", s.valid_until or ""])
     return out.getvalue().encode()
+
+
+EXPORT_HEADER = [*NORMALISED_HEADER, "owner", "cameras"]
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text: a leading =, +, - or @ would be run as a formula."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(rows):
+    """Our normalised CSV (what the import reads back) plus owner and camera names, streamed:
+    `rows` yields (plate, camera names). UTF-8 with a BOM, so spreadsheets read it."""
+    writer = csv.writer(Echo(), lineterminator="\n")
+    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
+    for plate, cameras in rows:
+        values = [plate.number, plate.list_type, plate.valid_from or "", plate.valid_until or "", plate.owner]
+        yield writer.writerow([csv_cell(v) for v in [*values, "; ".join(cameras)]])
 
 
 def save_export(data: bytes, directory: Path, *, when=None) -> SavedFiles:
@@ -204,6 +228,7 @@ def restore_backup(
     The backup's list type and validity win for the plates it names; a user may restore them only
     when no camera out of their reach holds a plate whose row would change (OutOfScope otherwise)."""
     services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
+    services.ensure_anpr_capable(cameras)
     if not specs and not allow_empty:
         raise BackupError(_("The backup holds no plates: nothing to restore (allow_empty to empty the cameras)."))
     by_number = {s.plate: s for s in specs}

@@ -50,6 +50,20 @@ def model_admin(url: str, obj: str, *, changelist=200, add=200, history=200, del
     ]
 
 
+def open_model_admin(url: str, obj: str, *, add=(200, 200, 200), delete=(200, 200, 200)):
+    """The six pages of a ModelAdmin with `open_to_every_role`: list, history and the row's page for
+    every signed-in role (the row being one the roles see); `add` and `delete` as given for (viewer,
+    user, admin)."""
+    return [
+        ("get", f"/admin/{url}/", None, (LOGIN, 200, 200, 200)),
+        ("get", f"/admin/{url}/add/", None, (LOGIN, *add)),
+        ("get", f"/admin/{url}/{{{obj}}}/history/", None, (LOGIN, 200, 200, 200)),
+        ("get", f"/admin/{url}/{{{obj}}}/delete/", None, (LOGIN, *delete)),
+        ("get", f"/admin/{url}/{{{obj}}}/change/", None, (LOGIN, 200, 200, 200)),
+        ("get", f"/admin/{url}/{{{obj}}}/", None, (LOGIN, LOGIN, LOGIN, LOGIN)),  # redirects to change/
+    ]
+
+
 def call(role: str, user, method: str, url: str, body):
     """One request through the door as `role` would send it; the response."""
     if url.startswith("/admin/"):

@@ -75,4 +75,6 @@ def test_the_admin_index_and_sidebar_lead_every_role_to_the_video_pages(client, 
         text = page.content.decode()
         assert "/admin/recordings/recording/live/" in text and "/admin/recordings/recording/player/" in text
         assert "permission to view or edit anything" not in text
-    assert ("/admin/plates/plate/" in client.get("/admin/").content.decode()) == (role == "admin")
+    index = client.get("/admin/").content.decode()
+    assert "/admin/plates/plate/" in index and "/admin/plates/platejob/" in index  # every role: plates and jobs
+    assert ("/admin/cameras/camera/" in index) == (role == "admin")

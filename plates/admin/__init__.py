@@ -3,10 +3,12 @@ through removal jobs), jobs with their per-camera results inline, drift per came
 downloadable and restorable; plate reads
 read-only, with thumbnails. Administrators only (see `lprnvr.admin.RestrictedAdminMixin`)."""
 
-from .devices import AnprCameraAdmin, PlateBackupAdmin
+from .backups import PlateBackupAdmin
+from .devices import AnprCameraAdmin
 from .events import AnprEventSourceAdmin
-from .jobs import JobCameraInline, JobItemInline, PlateJobAdmin, PlateJobCameraAdmin
-from .plates import CameraPlateInline, CamerasForm, ImportForm, PlateAdmin, job_links
+from .forms import CamerasForm, ImportForm
+from .jobs import PlateJobAdmin, PlateJobCameraAdmin
+from .plates import CameraPlateInline, PlateAdmin, job_links
 from .reads import PlateReadAdmin
 
 __all__ = [
@@ -15,8 +17,6 @@ __all__ = [
     "CameraPlateInline",
     "CamerasForm",
     "ImportForm",
-    "JobCameraInline",
-    "JobItemInline",
     "PlateAdmin",
     "PlateBackupAdmin",
     "PlateJobAdmin",

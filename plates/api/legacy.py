@@ -91,6 +91,10 @@ class LegacyPlateView(APIView):
             errors.setdefault("camaras", []).extend(
                 _("Unknown camera: %(ref)s") % {"ref": ref} for ref in resolution.unknown
             )
+        try:
+            services.ensure_anpr_capable(resolution.cameras)
+        except services.NotAnprCapable as exc:
+            errors.setdefault("camaras", []).extend(exc.reasons)
         if errors:
             raise LegacyInvalid(errors)
         if resolution.forbidden:

@@ -35,6 +35,7 @@ from cameras.models import Camera
 from lprnvr.api import RestrictedViewSetMixin, absolute_url, as_id
 from recordings.api.ranged import ranged_file_response
 
+from ..backups import Echo, csv_cell
 from ..clients.isapi import normalise_plate
 from ..models import CameraVerdict, OurVerdict, PlateRead, ReadSource, plate_key
 from ..services import reads as read_services
@@ -241,19 +242,8 @@ CSV_FIELDS = [
 ]
 
 
-def csv_cell(value) -> str:
-    """A cell a spreadsheet shows as text: a leading =, +, - or @ would be run as a formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(reads):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield "\ufeff" + writer.writerow([name for name, _get in CSV_FIELDS])  # BOM: spreadsheets read UTF-8
     for read in reads.iterator(chunk_size=1000):
         yield writer.writerow([csv_cell(get(read)) for _name, get in CSV_FIELDS])

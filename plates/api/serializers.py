@@ -106,11 +106,23 @@ class RenameSerializer(serializers.Serializer):
 
 class SyncSerializer(serializers.Serializer):
     converge = serializers.BooleanField(default=False)
-    remove_unexpected = serializers.BooleanField(default=False)
+    remove_unexpected = serializers.BooleanField(
+        default=False, help_text=_("With converge: take plates off the camera that its list here lacks.")
+    )
+    adopt_unexpected = serializers.BooleanField(
+        default=False, help_text=_("Take plates the camera holds and its list here lacks into that list.")
+    )
     allow_empty = serializers.BooleanField(default=False)
     confirm_wipe = serializers.BooleanField(
         default=False, help_text=_("Administrators: allow removing more than half of the camera's list.")
     )
+
+    def validate(self, attrs):
+        if attrs.get("adopt_unexpected") and attrs.get("remove_unexpected"):
+            raise serializers.ValidationError(
+                {"adopt_unexpected": [_("Either take the unexpected plates into the list or remove them, not both.")]}
+            )
+        return attrs
 
 
 class RestoreSerializer(serializers.Serializer):

@@ -53,7 +53,16 @@ def cameras_for(request, refs: list) -> list[Camera]:
         )
     if resolution.forbidden:
         raise exceptions.PermissionDenied(_("You may not act on: %(refs)s") % {"refs": ", ".join(resolution.forbidden)})
+    require_anpr_capable(resolution.cameras)
     return resolution.cameras
+
+
+def require_anpr_capable(cameras: list[Camera], field: str = "cameras") -> None:
+    """400 naming the field and each camera that cannot hold plates (the scope service's rule)."""
+    try:
+        services.ensure_anpr_capable(cameras)
+    except services.NotAnprCapable as exc:
+        raise exceptions.ValidationError({field: exc.reasons}) from exc
 
 
 def accepted(job) -> Response:
@@ -110,7 +119,7 @@ class PlateViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
                 day = date.fromisoformat(valid_on)
             except ValueError as exc:
                 raise exceptions.ValidationError({"valid_on": [_("Use YYYY-MM-DD.")]}) from exc
-            qs = qs.exclude(valid_from__gt=day).exclude(valid_until__lt=day)
+            qs = qs.valid_on(day)
         return qs.distinct().order_by("number")
 
     def get_serializer_class(self):
@@ -232,7 +241,12 @@ class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return super().get_queryset().order_by("camera__ip", "camera__http_port")
+        qs = super().get_queryset().order_by("camera__ip", "camera__http_port")
+        if (
+            self.action == "list"
+        ):  # a camera that cannot hold plates is no ANPR camera (its page still syncs: the probe)
+            qs = qs.filter(camera__in=services.anpr_capable(Camera.objects.all()))
+        return qs
 
     def get_object(self):
         # Any camera the user sees can be synced or backed up; its ANPR row is made on first use.
@@ -304,6 +318,7 @@ class BackupViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet, mixins.List
         elif backup.camera is not None:
             cameras = [backup.camera]
             require_manageable(request, cameras)
+            require_anpr_capable(cameras)
         else:
             raise exceptions.ValidationError({"cameras": [_("The backup's camera is gone: name the cameras.")]})
         path = backups.backup_path(backup)

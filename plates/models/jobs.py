@@ -83,7 +83,11 @@ class PlateJob(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.operation} ({self.status})"
+        return _("Job #%(id)s: %(operation)s (%(status)s)") % {
+            "id": self.pk,
+            "operation": self.get_operation_display(),
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_finished(self) -> bool:
@@ -114,7 +118,7 @@ class PlateJobCamera(models.Model):
         ordering = ["job", "id"]
 
     def __str__(self) -> str:
-        return f"{self.camera_address}: {self.status}"
+        return _("%(camera)s: %(status)s") % {"camera": self.camera_address, "status": self.get_status_display()}
 
 
 class PlateJobItemQuerySet(CameraScopedQuerySet):
@@ -143,4 +147,8 @@ class PlateJobItem(models.Model):
         ordering = ["job_camera", "id"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.plate}: {self.status}"
+        return _("%(action)s %(plate)s: %(status)s") % {
+            "action": self.get_action_display(),
+            "plate": self.plate,
+            "status": self.get_status_display(),
+        }

@@ -53,6 +53,16 @@ class PlateQuerySet(models.QuerySet):
         elsewhere = CameraPlate.objects.exclude(camera__in=cameras_manageable_by(user)).values("plate_id")
         return self.visible_to(user).exclude(pk__in=elsewhere)
 
+    # The queryset form of `Plate.is_valid_on`: open ends (no date) are unbounded.
+    def valid_on(self, day: date) -> PlateQuerySet:
+        return self.exclude(valid_from__gt=day).exclude(valid_until__lt=day)
+
+    def expired_on(self, day: date) -> PlateQuerySet:
+        return self.filter(valid_until__lt=day)
+
+    def future_on(self, day: date) -> PlateQuerySet:
+        return self.filter(valid_from__gt=day)
+
 
 class Plate(models.Model):
     number = models.CharField(_("plate"), max_length=16, unique=True, help_text=_("Normalised: A-Z and 0-9."))

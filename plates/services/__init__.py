@@ -37,14 +37,25 @@ from .jobs import (
     wait_for_job,
 )
 from .runner import EmptyListGuard, RetryLater, WipeGuard, check_wipe, desired_for, finish_job_if_done, run_job_camera
-from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe, reaches_everything
+from .scope import (
+    NotAnprCapable,
+    anpr_capable,
+    cameras_holding,
+    ensure_anpr_capable,
+    ensure_confined,
+    ensure_may_confirm_wipe,
+    not_anpr_reason,
+    reaches_everything,
+)
 
 __all__ = [
     "PLATE_FIELDS",
     "EmptyListGuard",
+    "NotAnprCapable",
     "Rename",
     "RetryLater",
     "WipeGuard",
+    "anpr_capable",
     "anpr_for",
     "assign_plates",
     "auth_block",
@@ -61,9 +72,11 @@ __all__ = [
     "create_job",
     "delete_plates",
     "desired_for",
+    "ensure_anpr_capable",
     "ensure_confined",
     "ensure_may_confirm_wipe",
     "finish_job_if_done",
+    "not_anpr_reason",
     "push_plates",
     "reaches_everything",
     "record_auth_failure",

@@ -22,7 +22,7 @@ from ..models import (
     Source,
     Status,
 )
-from .scope import cameras_holding, ensure_confined, ensure_may_confirm_wipe
+from .scope import anpr_capable, cameras_holding, ensure_anpr_capable, ensure_confined, ensure_may_confirm_wipe
 
 # --- Desired lists and jobs --------------------------------------------------------------------
 
@@ -149,7 +149,9 @@ def _enqueue(job_camera_ids: list[int]) -> None:
 def push_plates(
     *, cameras: list[Camera], numbers: list[str], user=None, source: str = Source.API, defaults: dict | None = None
 ) -> PlateJob:
-    """Add plates to cameras' lists (present exactly once) and push them."""
+    """Add plates to cameras' lists (present exactly once) and push them (NotAnprCapable for a
+    camera that cannot hold plates)."""
+    ensure_anpr_capable(cameras)
     plates = upsert_plates(numbers, user=user, defaults=defaults)
     Plate.objects.filter(pk__in=[p.pk for p in plates], delete_requested=True).update(delete_requested=False)
     assign_plates(cameras, plates, desired=True)
@@ -166,6 +168,7 @@ def push_plates(
 @transaction.atomic
 def remove_plates(*, cameras: list[Camera], numbers: list[str], user=None, source: str = Source.API) -> PlateJob:
     """Take plates off cameras' lists and delete every record of them from the cameras."""
+    ensure_anpr_capable(cameras)
     plates = upsert_plates(numbers, user=user)
     assign_plates(cameras, plates, desired=False)
     return create_job(
@@ -190,7 +193,8 @@ def update_plate(*, plate: Plate, changes: dict, user=None, source: str = Source
         if name in PLATE_FIELDS:
             setattr(plate, name, value)
     plate.save()
-    cameras = list(Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True))
+    holding = Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True)
+    cameras = list(anpr_capable(holding))
     return push_plates(cameras=cameras, numbers=[plate.number], user=user, source=source) if cameras else None
 
 
@@ -201,6 +205,8 @@ def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -
     Plates on no camera's list are deleted at once (None is returned when that is all of them)."""
     numbers = [p.number for p in plates]
     ensure_confined(user=user, numbers=numbers)
+    # Lines on cameras that cannot hold plates were never sent there (rows from before the rule): gone now.
+    CameraPlate.objects.filter(plate__in=plates).exclude(camera__in=anpr_capable(Camera.objects.all())).delete()
     held = set(CameraPlate.objects.filter(plate__in=plates).values_list("plate_id", flat=True))
     Plate.objects.filter(pk__in=[p.pk for p in plates if p.pk not in held]).delete()
     numbers = [p.number for p in plates if p.pk in held]
@@ -214,6 +220,7 @@ def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -
 @transaction.atomic
 def rename_plates(*, cameras: list[Camera], renames: list[Rename], user=None, source: str = Source.API) -> PlateJob:
     """Rename plates on cameras: old gone, new present once, list type and validity kept."""
+    ensure_anpr_capable(cameras)
     for r in renames:
         old = Plate.objects.filter(number=r.old).first()
         copied = (
@@ -248,12 +255,15 @@ def sync_cameras(
     cameras: list[Camera],
     converge: bool = False,
     remove_unexpected: bool = False,
+    adopt_unexpected: bool = False,
     allow_empty: bool = False,
     confirm_wipe: bool = False,
     user=None,
     source: str = Source.API,
 ) -> PlateJob:
     """Read each camera's list and report drift; with `converge`, make it match its desired list.
+    `adopt_unexpected` first takes the plates a camera holds and its list here lacks into that list;
+    `remove_unexpected` (with `converge`) takes them off the camera instead.
     A converge that would remove most of a camera's list stops unless `confirm_wipe` (admins only)."""
     ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
     for camera in cameras:
@@ -267,6 +277,7 @@ def sync_cameras(
         params={
             "converge": converge,
             "remove_unexpected": remove_unexpected,
+            "adopt_unexpected": adopt_unexpected,
             "allow_empty": allow_empty,
             "confirm_wipe": confirm_wipe,
         },

@@ -355,6 +355,11 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
     AnprCamera.objects.filter(pk=device.pk).update(
         drift=report, last_synced_at=timezone.now(), plate_count=sum(len(v) for v in state.values())
     )
+    if params.get("adopt_unexpected") and report["unexpected"]:
+        _adopt(camera, jc, job, {p: state[p] for p in report["unexpected"]}, items)
+        desired, removals = desired_for(camera)
+        report = reconcile.drift(desired, removals, state)
+        AnprCamera.objects.filter(pk=device.pk).update(drift=report)
     PlateJobCamera.objects.filter(pk=jc.pk).update(result={"drift": report})
     if not params.get("converge"):
         return
@@ -383,6 +388,40 @@ def _handle_sync(client, jc, job, camera, device, items: _Items) -> None:
         drift=final, last_synced_at=timezone.now(), plate_count=sum(len(v) for v in after.values())
     )
     PlateJobCamera.objects.filter(pk=jc.pk).update(result={"drift_before": report, "drift": final})
+
+
+def _adopt(camera: Camera, jc: PlateJobCamera, job: PlateJob, records: dict, items: _Items) -> None:
+    """Take plates the camera holds, and its list here lacks, into that list. A plate new here gets the
+    camera's list type and validity (an open end stays open); a plate known here keeps its row."""
+    numbers = sorted(records)
+    known = set(Plate.objects.filter(number__in=numbers).values_list("number", flat=True))
+
+    def start(value):
+        return None if value is None or value <= isapi.DEFAULT_START else value
+
+    def end(value):  # the cameras' own "for ever" (5000-12-01, 2037-12-31, ...) is an open end here
+        return None if value is None or value >= isapi.DEFAULT_END else value
+
+    Plate.objects.bulk_create(
+        [
+            Plate(
+                number=n,
+                list_type=records[n][0].list_type,
+                valid_from=start(records[n][0].valid_from),
+                valid_until=end(records[n][0].valid_until),
+                created_by=job.requested_by,
+            )
+            for n in numbers
+            if n not in known
+        ],
+        ignore_conflicts=True,
+    )
+    from .jobs import assign_plates
+
+    assign_plates([camera], list(Plate.objects.filter(number__in=numbers)), desired=True)
+    _add_items(jc, [(Operation.ADD, n) for n in numbers])
+    items.report([reconcile.Outcome(n, True, "taken into this camera's list") for n in numbers])
+    items.flush()
 
 
 def _add_items(jc: PlateJobCamera, wanted: list[tuple[str, str]]) -> None:

@@ -11,9 +11,10 @@ and the command line / schedule (no user), reach every camera.
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from cameras.models import Camera
+from cameras.models import Brand, Camera
 from lprnvr.visibility import OutOfScope, is_admin
 
 from ..models import CameraPlate
@@ -21,6 +22,37 @@ from ..models import CameraPlate
 
 def reaches_everything(user) -> bool:
     return user is None or not getattr(user, "pk", None) or is_admin(user)
+
+
+class NotAnprCapable(ValueError):
+    """Cameras that cannot hold plates were named as a plate list's target; `cameras` names them."""
+
+    def __init__(self, cameras: list[Camera]):
+        self.cameras = [c.address for c in cameras]
+        self.reasons = [not_anpr_reason(c) for c in cameras]
+        super().__init__(" ".join(self.reasons))
+
+
+def anpr_capable(cameras: QuerySet) -> QuerySet:
+    """The cameras of a queryset that can hold plates: Hikvision, or an ANPR family detected."""
+    return cameras.filter(Q(brand=Brand.HIKVISION) | Q(anpr__family__gt=""))
+
+
+def not_anpr_reason(camera: Camera) -> str:
+    return _(
+        "%(camera)s cannot hold plates: it is a %(brand)s camera and no ANPR firmware was detected on it "
+        "(set its brand to Hikvision, or sync it once to probe it)."
+    ) % {"camera": camera.address, "brand": camera.get_brand_display()}
+
+
+def ensure_anpr_capable(cameras: list[Camera]) -> None:
+    """Raise NotAnprCapable naming the cameras that cannot hold a plate list."""
+    if not cameras:
+        return
+    ok = set(anpr_capable(Camera.objects.filter(pk__in=[c.pk for c in cameras])).values_list("pk", flat=True))
+    refused = [c for c in dict.fromkeys(cameras) if c.pk not in ok]
+    if refused:
+        raise NotAnprCapable(refused)
 
 
 def cameras_holding(numbers: list[str]) -> list[Camera]:

@@ -60,7 +60,7 @@ def no_queue(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_viewer_reaches_only_the_live_view_and_player(live_server, make_user, settings, no_queue):
+def test_viewer_reaches_the_video_pages_and_reads_plates_only(live_server, make_user, settings, no_queue):
     mine = CameraFactory(name="Mine gate", ip="127.0.0.81")
     theirs = CameraFactory(name="Secret gate", ip="127.0.0.82")
     viewer = make_user("viewer", username="v-doors", password=PASSWORD)
@@ -73,7 +73,9 @@ def test_viewer_reaches_only_the_live_view_and_player(live_server, make_user, se
 
     index = browser.get(url + "/admin/", timeout=10)
     assert index.status_code == 200 and "/admin/recordings/recording/live/" in index.text
-    assert "/admin/plates/plate/" not in index.text and "/admin/cameras/camera/" not in index.text  # no model listed
+    # Plates, jobs and ANPR cameras read only (their own cameras'); no other model.
+    assert "/admin/plates/plate/" in index.text and "/admin/cameras/camera/" not in index.text
+    assert "/admin/plates/platebackup/" not in index.text
     assert browser.get(url + "/admin/recordings/recording/live/", timeout=10).status_code == 200
     assert browser.get(url + "/admin/recordings/recording/player/", timeout=10).status_code == 200
 
@@ -96,8 +98,11 @@ def test_viewer_reaches_only_the_live_view_and_player(live_server, make_user, se
     )
     assert r.status_code == 403
     assert not Plate.objects.exists() and not PlateJob.objects.exists()
-    for page in ("/admin/plates/plate/", "/admin/plates/platebackup/", "/admin/cameras/camera/"):
+    for page in ("/admin/plates/platebackup/", "/admin/cameras/camera/"):
         assert browser.get(url + page, timeout=10).status_code == 403, page
+    plates = browser.get(url + "/admin/plates/plate/", timeout=10)
+    assert plates.status_code == 200 and "Secret gate" not in plates.text
+    assert 'name="action"' not in plates.text and "/admin/plates/plate/add/" not in plates.text  # nothing to act on
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
-from lprnvr.tests.matrix import LOGIN, model_admin
+from lprnvr.tests.matrix import LOGIN, model_admin, open_model_admin
 from plates.clients.isapi_events import Alert
 from plates.models import AnprCamera, AnprEventSource, PlateBackup, PlateJob, PlateJobCamera, RefusedPush
 from plates.services.reads import ingest_read
@@ -143,12 +143,25 @@ MATRIX = [
     # The plate-read pages (drawn from the reads API above): every signed-in role, like the live view.
     ("get", "/admin/plates/plateread/log/", None, (LOGIN, 200, 200, 200)),
     ("get", "/admin/plates/plateread/monitor/", None, (LOGIN, 200, 200, 200)),
-    # The admin site: administrators only, custom views and actions included.
-    ("get", "/admin/plates/", None, (LOGIN, 404, 404, 200)),
-    *model_admin("plates/plate", "plate"),
-    *model_admin("plates/platejob", "job", add=403),
-    *model_admin("plates/platejobcamera", "job_camera", add=403),
-    *model_admin("plates/anprcamera", "assigned", add=403),
+    # The admin site. Plates, jobs and ANPR cameras: every role reads its cameras' rows, users act on
+    # them (viewers 403); other rows are "not found" (the admin's redirect). The rest: administrators.
+    ("get", "/admin/plates/", None, (LOGIN, 200, 200, 200)),
+    *open_model_admin("plates/plate", "plate", add=(403, 200, 200), delete=(403, 200, 200)),
+    ("get", "/admin/plates/plate/{other_plate}/change/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    ("get", "/admin/plates/plate/export/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/plates/plate/export/?list_type=allow&validity=valid", None, (LOGIN, 200, 200, 200)),
+    *open_model_admin("plates/platejob", "job", add=(403, 403, 403), delete=(403, 403, 200)),
+    ("get", "/admin/plates/platejob/{other_job}/change/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    ("get", "/admin/plates/platejob/{job}/change/?status=failed&camera=1&page=2", None, (LOGIN, 200, 200, 200)),
+    *model_admin("plates/platejobcamera", "job_camera", add=403, change=LOGIN),
+    *open_model_admin("plates/anprcamera", "assigned", add=(403, 403, 403), delete=(403, 403, 200)),
+    ("get", "/admin/plates/anprcamera/{unassigned}/change/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    ("get", "/admin/plates/anprcamera/{assigned}/drift/", None, (LOGIN, LOGIN, LOGIN, LOGIN)),
+    *[
+        ("post", "/admin/plates/anprcamera/{assigned}/drift/", {"do": do}, (LOGIN, 403, LOGIN, LOGIN))
+        for do in ("sync", "converge", "adopt", "remove")
+    ],
+    ("post", "/admin/plates/anprcamera/{unassigned}/drift/", {"do": "sync"}, (LOGIN, 404, 404, LOGIN)),
     *model_admin("plates/platebackup", "backup", add=403),
     *model_admin("plates/anpreventsource", "assigned"),
     *model_admin("plates/plateread", "read", add=403, delete=403),
@@ -163,21 +176,38 @@ MATRIX = [
     ("get", "/admin/plates/platebackup/{backup}/download/", None, (LOGIN, 403, 403, 200)),
     ("get", "/admin/plates/platebackup/{other_backup}/download/", None, (LOGIN, 404, 404, 200)),
     *[
-        ("post", "/admin/plates/plate/", {"action": action, "_selected_action": ["{plate}"]}, (LOGIN, 403, 403, 200))
+        ("post", "/admin/plates/plate/", {"action": action, "_selected_action": ["{plate}"]}, (LOGIN, 403, 200, 200))
         for action in ("push_to_cameras", "remove_from_cameras", "delete_selected")
     ],
+    *[
+        (
+            "post",
+            "/admin/plates/plate/",
+            {"action": action, "_selected_action": ["{plate}"], "apply": "1", "cameras": ["{assigned}"]},
+            (LOGIN, 403, 302, 302),
+        )
+        for action in ("push_to_cameras", "remove_from_cameras")
+    ],
+    # Another's camera is no choice for a user (the form says so: 200 with the error).
     (
         "post",
         "/admin/plates/plate/",
-        {"action": "push_to_cameras", "_selected_action": ["{plate}"], "apply": "1", "cameras": ["{assigned}"]},
-        (LOGIN, 403, 403, 302),
+        {"action": "push_to_cameras", "_selected_action": ["{plate}"], "apply": "1", "cameras": ["{unassigned}"]},
+        (LOGIN, 403, 200, 302),
+    ),
+    # Select all across pages: the filtered set, not the page's rows.
+    (
+        "post",
+        "/admin/plates/plate/?list_type=allow",
+        {"action": "push_to_cameras", "_selected_action": ["{plate}"], "select_across": "1"},
+        (LOGIN, 403, 200, 200),
     ),
     *[
         (
             "post",
             "/admin/plates/anprcamera/",
             {"action": action, "_selected_action": ["{assigned}"]},
-            (LOGIN, 403, 403, 302),
+            (LOGIN, 403, LOGIN, LOGIN),
         )
         for action in ("sync_report", "converge", "converge_confirm_wipe", "clear_credential_failure", "backup_now")
     ],
