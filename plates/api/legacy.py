@@ -92,7 +92,7 @@ class LegacyPlateView(APIView):
                 _("Unknown camera: %(ref)s") % {"ref": ref} for ref in resolution.unknown
             )
         try:
-            services.ensure_anpr_capable(resolution.cameras)
+            services.ensure_anpr_capable(resolution.cameras, generic_ok=True)
         except services.NotAnprCapable as exc:
             errors.setdefault("camaras", []).extend(exc.reasons)
         if errors:

@@ -33,9 +33,11 @@ class NotAnprCapable(ValueError):
         super().__init__(" ".join(self.reasons))
 
 
-def anpr_capable(cameras: QuerySet) -> QuerySet:
-    """The cameras of a queryset that can hold plates: Hikvision, or an ANPR family detected."""
-    return cameras.filter(Q(brand=Brand.HIKVISION) | Q(anpr__family__gt=""))
+def anpr_capable(cameras: QuerySet, *, generic_ok: bool = False) -> QuerySet:
+    """The cameras of a queryset that can hold plates: Hikvision, or an ANPR family detected (and,
+    with `generic_ok`, a camera of no known brand: see ensure_anpr_capable)."""
+    brands = [Brand.HIKVISION, Brand.GENERIC] if generic_ok else [Brand.HIKVISION]
+    return cameras.filter(Q(brand__in=brands) | Q(anpr__family__gt=""))
 
 
 def not_anpr_reason(camera: Camera) -> str:
@@ -45,11 +47,17 @@ def not_anpr_reason(camera: Camera) -> str:
     ) % {"camera": camera.address, "brand": camera.get_brand_display()}
 
 
-def ensure_anpr_capable(cameras: list[Camera]) -> None:
-    """Raise NotAnprCapable naming the cameras that cannot hold a plate list."""
+def ensure_anpr_capable(cameras: list[Camera], *, generic_ok: bool = False) -> None:
+    """Raise NotAnprCapable naming the cameras that cannot hold a plate list.
+
+    `generic_ok` is for the seed's doors (`/AddPlate`, `/DeletePlate`, `/UpdatePlate`): every camera
+    they name is, by their contract, the Hikvision ANPR camera the seed pushes to, and their clients
+    registered cameras before brands mattered; a camera of another known brand is refused there too.
+    """
     if not cameras:
         return
-    ok = set(anpr_capable(Camera.objects.filter(pk__in=[c.pk for c in cameras])).values_list("pk", flat=True))
+    candidates = Camera.objects.filter(pk__in=[c.pk for c in cameras])
+    ok = set(anpr_capable(candidates, generic_ok=generic_ok).values_list("pk", flat=True))
     refused = [c for c in dict.fromkeys(cameras) if c.pk not in ok]
     if refused:
         raise NotAnprCapable(refused)

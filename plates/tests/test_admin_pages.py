@@ -173,16 +173,25 @@ def test_only_anpr_cameras_are_offered_and_others_refused_with_the_reason(site):
 
 
 @pytest.mark.django_db
-def test_legacy_api_refuses_a_generic_camera_naming_it(site, settings):
+def test_legacy_api_takes_a_camera_of_no_brand_and_refuses_another_brand(site, settings):
+    """The seed's doors name the Hikvision cameras they push to: a camera registered with no brand
+    (before brands mattered) is still one; a camera of another known brand is refused, named."""
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from plates.api.legacy import AddPlateView
 
     settings.PLATES_LEGACY_WAIT = 0
-    request = APIRequestFactory().post("/AddPlate", {"camaras": ["127.0.0.63:9"], "plates": ["ABC123"]}, format="json")
-    force_authenticate(request, user=site["users"]["admin"])
-    response = AddPlateView.as_view()(request)
-    assert response.status_code == 400 and "127.0.0.63:9 cannot hold plates" in str(response.data)
+
+    def add(ref):
+        request = APIRequestFactory().post("/AddPlate", {"camaras": [ref], "plates": ["ABC123"]}, format="json")
+        force_authenticate(request, user=site["users"]["admin"])
+        return AddPlateView.as_view()(request)
+
+    assert add("127.0.0.63:9").status_code in (200, 202)  # the generic lobby camera: pushed as before
+    assert PlateJob.objects.get().source == "legacy"
+    CameraFactory(name="Dahua box", ip="127.0.0.64", http_port=9, brand=Brand.DAHUA)
+    refused = add("127.0.0.64:9")
+    assert refused.status_code == 400 and "127.0.0.64:9 cannot hold plates" in str(refused.data)
 
 
 @pytest.mark.django_db
