@@ -81,7 +81,7 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     actions = ["push_to_cameras", "remove_from_cameras", "delete_selected"]
     change_list_template = "admin/plates/plate_change_list.html"
     delete_selected_confirmation_template = "admin/plates/delete_selected_confirmation.html"
-    list_per_page = 100
+    list_per_page = 50  # a few screens at 1440x900, whatever the list size
 
     def get_queryset(self, request):
         """Each plate with the first names of the cameras (that the user sees) holding it, and how many
