@@ -17,6 +17,8 @@ It follows the research report (`shared/isapi/REPORT.md`), both firmware familie
 
 - Identity for discovery: `deviceInfo` with model/serial/MAC/firmware, `Streaming/channels`, and the
   login page at `/` without credentials (App-webs banner).
+- Snapshots: `Streaming/channels/<channel>0<stream>/picture` answers a JPEG (image/jpeg) for each of
+  its `channels`; an unknown channel is the 404 notSupport a real camera sends.
 - Events (REPORT §5): `alertStream` (never-ending multipart/mixed with heartbeats and ANPR alerts
   followed by their JPEG parts), pushes to configured `httpHosts` (listening mode), and the
   `vehicleDetect/plates` backfill; see `emit_read` and `StreamFaults`.
@@ -149,6 +151,7 @@ class HikvisionCamera:
         self.backfill_enabled = backfill
         self.http_hosts = [_free_slot(n) for n in range(1, http_host_slots + 1)]
         self.pushes: list[tuple[str, int]] = []  # (url, HTTP status or 0) of listening-mode POSTs
+        self.pictures_taken = 0  # Streaming/channels/<id>/picture answered
 
     # -- lifecycle --
 
@@ -913,6 +916,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, cam.device_info(), "application/xml")
         if method == "GET" and path == "/ISAPI/Streaming/channels":
             return self._send(200, cam.streaming_channels(), "application/xml")
+        picture = re.fullmatch(r"/ISAPI/Streaming/channels/(\d+)/picture", path)
+        if method == "GET" and picture and 1 <= int(picture[1]) // 100 <= cam.channels:
+            cam.pictures_taken += 1
+            return self._send(200, fake_jpeg(f"picture{picture[1]}", 4_000), "image/jpeg")
         if method == "GET" and path == "/ISAPI/Event/notification/alertStream":
             return self._alert_stream()
         if method == "GET" and path == "/ISAPI/Event/notification/httpHosts":
