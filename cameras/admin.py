@@ -20,6 +20,7 @@ from .models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
 from .services import connection
 
 MEDIA_FIELDS = ("continuous", "retention_days")
+CREDENTIAL_FIELDS = ("username", "password", "rtsp_url", "rtsp_substream_url")
 MEDIA_FIELDS_DEFAULT_RETENTION = MediaChannel._meta.get_field("retention_days").default
 
 
@@ -64,11 +65,19 @@ class CameraAdminForm(forms.ModelForm):
             self.initial.setdefault("continuous", channel.continuous)
             self.initial.setdefault("retention_days", channel.retention_days)
 
+    def camera_changed(self) -> bool:
+        """Whether the camera row itself changes (an empty credential box keeps the stored value)."""
+        for name in self.changed_data:
+            if name in MEDIA_FIELDS or (name in CREDENTIAL_FIELDS and not self.cleaned_data.get(name)):
+                continue
+            return True
+        return False
+
     def save(self, commit=True):
         camera = super().save(commit=False)
         if self.cleaned_data.get("clear_credentials"):
             camera.username = camera.password = camera.rtsp_url = camera.rtsp_substream_url = ""
-        for field in ("username", "password", "rtsp_url", "rtsp_substream_url"):
+        for field in CREDENTIAL_FIELDS:
             if self.cleaned_data.get(field):
                 setattr(camera, field, self.cleaned_data[field])
         if commit:
@@ -166,7 +175,7 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Saving the camera row restarts its stream (the supervisor sees updated_at change): only when a
         # camera field changed, never for the 24/7 switch alone.
-        if not change or set(form.changed_data) - set(MEDIA_FIELDS):
+        if not change or form.camera_changed():
             super().save_model(request, obj, form, change)
         if not change or set(form.changed_data) & set(MEDIA_FIELDS):
             media_services.set_continuous(
