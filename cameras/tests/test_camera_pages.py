@@ -35,7 +35,7 @@ def hikvision():
         yield cam
 
 
-def hikvision_camera(cam: HikvisionCamera, *, password: str = "cam-secret-1", rtsp_url: str = ""):
+def hikvision_camera(cam: HikvisionCamera, *, password: str = "cam-secret-1", rtsp_url: str = ""):  # noqa: S107
     return CameraFactory(
         name="Gate Hik",
         ip="127.0.0.1",
@@ -78,7 +78,7 @@ def test_api_a_247_camera_whose_stream_is_down_is_not_recording(recording_247, a
 
 # --- list and page ---------------------------------------------------------------------------------
 def test_list_and_page_show_state_and_never_the_credentials(admin_client, recording_247):
-    camera, _segment = recording_247
+    _camera, _segment = recording_247
     down = CameraFactory(name="Back door", ip="127.0.0.92", rtsp_url="rtsp://admin:s3cr3t-url@127.0.0.92/x")
     MediaChannel.objects.create(
         camera=down, state=ProcessState.DOWN, last_error="rtsp://admin:s3cr3t-url@127.0.0.92/x: 401 Unauthorized"
