@@ -162,11 +162,11 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("last video"))
     def last_video(self, obj):
-        return media_status.last_frame(obj)  # None: the admin's empty value
+        return media_status.last_frame(obj) or self.get_empty_value_display()
 
     @admin.display(description=_("last error"))
     def last_error(self, obj):
-        return media_status.camera_media(obj).error or None
+        return media_status.camera_media(obj).error or self.get_empty_value_display()
 
     @admin.display(description=_("credentials stored"), boolean=True)
     def credentials_stored(self, obj):

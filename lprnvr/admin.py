@@ -102,6 +102,8 @@ class AdminSite(admin.AdminSite):
     sees its own cameras' state; "View site" leads back to it."""
 
     site_url = "/admin/"
+    site_header = _("lprnvr administration")
+    site_title = _("lprnvr")
     index_title = _("Dashboard")
     index_template = "admin/dashboard.html"
 

@@ -24,7 +24,7 @@ class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("last error"))
     def error_in_words(self, obj):
-        return status.error_in_words(obj.last_error) or None
+        return status.error_in_words(obj.last_error) or self.get_empty_value_display()
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,7 @@ sentence a person can act on (never an RTSP URL: errors are stored redacted and 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ STATE_LABELS = {
     IDLE: gettext_lazy("Not streaming (nobody watching or recording)"),
     OFF: gettext_lazy("Switched off"),
 }
+_URL_PREFIX = re.compile(r"^\w+://\S+?:\s+")
 #: The order the dashboard lists states in: trouble first.
 STATE_ORDER = [DOWN, RECONNECTING, RECORDING, LIVE, IDLE, OFF]
 
@@ -120,7 +122,8 @@ def error_in_words(text: str) -> str:
     if text.startswith("stalled"):
         return _("The camera stopped sending video; the connection is being restarted.")
     reason = failure_in_words(ffprobe.classify(text))
-    detail = text.removeprefix("probe:").strip()
+    # ffmpeg says "<url>: <reason>": the reason is what a person needs (the URL is on the camera page).
+    detail = _URL_PREFIX.sub("", text.removeprefix("probe:").strip()) or text
     return _("%(reason)s The camera said: %(detail)s") % {"reason": reason, "detail": detail}
 
 

@@ -33,6 +33,7 @@ prints one JSON line with the ports, then serves until stdin closes.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import http.client
@@ -60,6 +61,13 @@ CSV_HEADER = (
     '"Effective End Date (Format: YYYY-MM-DD, e.g., 2017-12-07)"'
 )
 B_REQUIRED_KEYS = {"id", "LicensePlate", "listType", "cardNo", "createTime", "effectiveTime"}
+# What `Streaming/channels/<id>/picture` answers: a real (decodable) 32x24 JPEG, as a camera's would be.
+PICTURE_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgoKC8oLzc3Nzc3N0E8QUNDQ0FBQUFDQ0NISEhVVVVI"
+    "SEhDQ0hIUFBVVVxfXFdXVVdfX2RkZHh4c3OMjJGsrM//xABMAAEBAAAAAAAAAAAAAAAAAAAABQEBAQAAAAAAAAAAAAAAAAAAAAYQ"
+    "AQAAAAAAAAAAAAAAAAAAAAARAQAAAAAAAAAAAAAAAAAAAAD/wAARCAAYACADASIAAhEAAxEA/9oADAMBAAIRAxEAPwCCAo02AAAA"
+    "AA//2Q=="
+)
 HTML_401 = (
     b"<!DOCTYPE html>\r\n<html><head><title>Document Error: Unauthorized</title></head>\r\n"
     b"<body><h2>Access Error: 401 -- Unauthorized</h2>\r\n<p>Authentication Error</p>\r\n</body>\r\n</html>\r\n"
@@ -919,7 +927,7 @@ class _Handler(BaseHTTPRequestHandler):
         picture = re.fullmatch(r"/ISAPI/Streaming/channels/(\d+)/picture", path)
         if method == "GET" and picture and 1 <= int(picture[1]) // 100 <= cam.channels:
             cam.pictures_taken += 1
-            return self._send(200, fake_jpeg(f"picture{picture[1]}", 4_000), "image/jpeg")
+            return self._send(200, PICTURE_JPEG, "image/jpeg")
         if method == "GET" and path == "/ISAPI/Event/notification/alertStream":
             return self._alert_stream()
         if method == "GET" and path == "/ISAPI/Event/notification/httpHosts":
