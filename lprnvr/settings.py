@@ -440,6 +440,8 @@ SERVICE_STALE_SECONDS = env.float("SERVICE_STALE_SECONDS", default=120.0)  # no 
 # with no ANPR camera, for instance). Any other service that beats is reported too.
 # Seconds between the dashboard's refreshes (the admin index polls its panel).
 DASHBOARD_REFRESH_SECONDS = env.int("DASHBOARD_REFRESH_SECONDS", default=3)
+# Seconds the dashboard's disk figures (a sum over every segment row) are reused between refreshes.
+DASHBOARD_DISK_SECONDS = env.int("DASHBOARD_DISK_SECONDS", default=30)
 SERVICES_EXPECTED = env.list(
     "SERVICES_EXPECTED", default=["media", "events", "beat", *(f"worker.{queue}" for queue in _CELERY_QUEUES)]
 )

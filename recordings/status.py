@@ -39,7 +39,8 @@ def with_media_status(cameras):
     """Cameras annotated with what the camera list shows of their media: the media row, whether a
     recording is active now (`has_active_recording`) and the end of their newest segment
     (`newest_segment_end`)."""
-    newest = Segment.objects.filter(camera=OuterRef("pk")).order_by("-end").values("end")[:1]
+    # Newest by start (a camera's segments follow each other): the (camera, start) index answers it.
+    newest = Segment.objects.filter(camera=OuterRef("pk")).order_by("-start").values("end")[:1]
     return cameras.select_related("media").annotate(
         has_active_recording=Exists(Recording.objects.active().filter(camera=OuterRef("pk"))),
         newest_segment_end=Subquery(newest),
