@@ -290,6 +290,7 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 # --------------------------------------------------------------------------------------- discovery
 JOB_SECRET_FIELDS = ("username", "password", "cache_key")
 DEVICE_SECRET_FIELDS = ("username", "password")
+DEVICE_LIST_FIELDS = ("open_ports", "identified_by")
 
 
 @admin.register(DiscoveryJob)
@@ -329,10 +330,23 @@ class DiscoveredDeviceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["ip", "brand", "model", "serial", "mac", "channels", "login", "last_seen"]
     list_filter = ["brand", "login"]
     search_fields = ["ip", "model", "serial", "mac", "name"]
-    exclude = list(DEVICE_SECRET_FIELDS)
-    readonly_fields = [f.name for f in DiscoveredDevice._meta.fields if f.name not in DEVICE_SECRET_FIELDS]
+    exclude = [*DEVICE_SECRET_FIELDS, *DEVICE_LIST_FIELDS]
+    # What discovery found, in words: the JSON fields as lists, never raw.
+    readonly_fields = [
+        f.name if f.name not in DEVICE_LIST_FIELDS else f"{f.name}_text"
+        for f in DiscoveredDevice._meta.fields
+        if f.name not in DEVICE_SECRET_FIELDS
+    ]
     inlines = [DiscoveredStreamInline]
     actions = ["adopt_devices"]
+
+    @admin.display(description=_("open ports"))
+    def open_ports_text(self, obj):
+        return ", ".join(str(p) for p in obj.open_ports or []) or self.get_empty_value_display()
+
+    @admin.display(description=_("identified by"))
+    def identified_by_text(self, obj):
+        return ", ".join(str(p) for p in obj.identified_by or []) or self.get_empty_value_display()
 
     def has_add_permission(self, request):
         return False
