@@ -1,3 +1,6 @@
+"""Cameras in the admin: the list and page with their video's state, the 24/7 switch, the camera asked
+now (snapshot, connection test), and removal that asks about recorded video."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -8,16 +11,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
+from lprnvr.admin import RestrictedAdminMixin
 from recordings import services as media_services
 from recordings import status as media_status
 from recordings.models import MediaChannel
 
-from . import services
-from .models import Camera, DiscoveredDevice, DiscoveredStream, DiscoveryJob
-from .services import connection
+from .. import services
+from ..models import Camera
+from ..services import connection
 
 MEDIA_FIELDS = ("continuous", "retention_days")
 CREDENTIAL_FIELDS = ("username", "password", "rtsp_url", "rtsp_substream_url")
@@ -285,81 +287,3 @@ class CameraAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/cameras/camera/remove_confirmation.html", context)
-
-
-# --------------------------------------------------------------------------------------- discovery
-JOB_SECRET_FIELDS = ("username", "password", "cache_key")
-DEVICE_SECRET_FIELDS = ("username", "password")
-DEVICE_LIST_FIELDS = ("open_ports", "identified_by")
-
-
-@admin.register(DiscoveryJob)
-class DiscoveryJobAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    """Read-only: jobs are started from the API or `manage.py discover`. Credentials are never shown."""
-
-    list_display = ["id", "network_range", "status", "stage", "progress", "devices_found", "streams_ok",
-                    "requested_by", "created_at", "finished_at"]  # fmt: skip
-    list_filter = ["status"]
-    exclude = list(JOB_SECRET_FIELDS)
-    readonly_fields = [f.name for f in DiscoveryJob._meta.fields if f.name not in JOB_SECRET_FIELDS] + ["devices"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class DiscoveredStreamInline(RestrictedInlineMixin, admin.TabularInline):
-    model = DiscoveredStream
-    fields = ["channel", "substream", "source", "redacted_url", "status", "failure", "detail", "camera"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    @admin.display(description=_("RTSP URL"))
-    def redacted_url(self, obj):
-        return obj.display_url
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(DiscoveredDevice)
-class DiscoveredDeviceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["ip", "brand", "model", "serial", "mac", "channels", "login", "last_seen"]
-    list_filter = ["brand", "login"]
-    search_fields = ["ip", "model", "serial", "mac", "name"]
-    exclude = [*DEVICE_SECRET_FIELDS, *DEVICE_LIST_FIELDS]
-    # What discovery found, in words: the JSON fields as lists, never raw.
-    readonly_fields = [
-        f.name if f.name not in DEVICE_LIST_FIELDS else f"{f.name}_text"
-        for f in DiscoveredDevice._meta.fields
-        if f.name not in DEVICE_SECRET_FIELDS
-    ]
-    inlines = [DiscoveredStreamInline]
-    actions = ["adopt_devices"]
-
-    @admin.display(description=_("open ports"))
-    def open_ports_text(self, obj):
-        return ", ".join(str(p) for p in obj.open_ports or []) or self.get_empty_value_display()
-
-    @admin.display(description=_("identified by"))
-    def identified_by_text(self, obj):
-        return ", ".join(str(p) for p in obj.identified_by or []) or self.get_empty_value_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # what discovery found, as it found it: read-only (adopt turns it into cameras)
-
-    @admin.action(description=_("Adopt working streams as cameras"))
-    def adopt_devices(self, request, queryset):
-        try:
-            cameras = services.adopt(device_ids=list(queryset.values_list("pk", flat=True)))
-        except services.AdoptionError as exc:
-            self.message_user(request, str(exc), messages.WARNING)
-            return
-        text = ngettext("%(n)d camera created or updated.", "%(n)d cameras created or updated.", len(cameras))
-        self.message_user(request, text % {"n": len(cameras)}, messages.SUCCESS)
