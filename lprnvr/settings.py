@@ -53,7 +53,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lprnvr.apps.LprnvrAdminConfig",  # django.contrib.admin, with the dashboard as its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -374,6 +374,8 @@ DISCOVERY_HOST_TIMEOUT = env.int("DISCOVERY_HOST_TIMEOUT", default=30)
 DISCOVERY_SKIP_PING = env.bool("DISCOVERY_SKIP_PING", default=False)
 DISCOVERY_API_WAIT = env.float("DISCOVERY_API_WAIT", default=20)
 DISCOVERY_CONCURRENCY = env.int("DISCOVERY_CONCURRENCY", default=16)
+# Seconds the camera page's "test connection" and snapshot wait for a camera (per protocol).
+CAMERA_TEST_TIMEOUT = env.float("CAMERA_TEST_TIMEOUT", default=5)
 DISCOVERY_FFPROBE_TIMEOUT = env.float("DISCOVERY_FFPROBE_TIMEOUT", default=8)
 DISCOVERY_FFPROBE_CONCURRENCY = env.int("DISCOVERY_FFPROBE_CONCURRENCY", default=8)
 DISCOVERY_FFPROBE_PER_DEVICE = env.int("DISCOVERY_FFPROBE_PER_DEVICE", default=2)
@@ -436,6 +438,10 @@ SERVICE_HEARTBEAT_SECONDS = env.float("SERVICE_HEARTBEAT_SECONDS", default=30.0)
 SERVICE_STALE_SECONDS = env.float("SERVICE_STALE_SECONDS", default=120.0)  # no beat this long: "stale"
 # Services that must be running somewhere: one that never beat is "missing" (drop "events" on a site
 # with no ANPR camera, for instance). Any other service that beats is reported too.
+# Seconds between the dashboard's refreshes (the admin index polls its panel).
+DASHBOARD_REFRESH_SECONDS = env.int("DASHBOARD_REFRESH_SECONDS", default=3)
+# Seconds the dashboard's disk figures (a sum over every segment row) are reused between refreshes.
+DASHBOARD_DISK_SECONDS = env.int("DASHBOARD_DISK_SECONDS", default=30)
 SERVICES_EXPECTED = env.list(
     "SERVICES_EXPECTED", default=["media", "events", "beat", *(f"worker.{queue}" for queue in _CELERY_QUEUES)]
 )

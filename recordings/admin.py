@@ -6,21 +6,40 @@ from django.utils.translation import gettext_lazy as _
 from cameras.models import Camera
 from lprnvr.admin import RestrictedAdminMixin
 
+from . import status
 from .models import MediaChannel, Recording, Segment
 
 
 @admin.register(MediaChannel)
 class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["camera", "continuous", "retention_days", "state", "failures", "last_error", "updated_at"]
+    """The supervisor writes these rows (one per camera): only the two settings are edited here, as on
+    the camera page; the process state is read-only."""
+
+    list_display = ["camera", "continuous", "retention_days", "state", "failures", "error_in_words", "updated_at"]
     list_filter = ["state", "continuous"]
-    fields = ["camera", "continuous", "retention_days", "state", "last_error", "failures", "retry_at", "stream_info"]
-    readonly_fields = ["state", "last_error", "failures", "retry_at", "stream_info"]
+    fields = ["camera", "continuous", "retention_days", "state", "error_in_words", "failures", "starts",
+              "started_at", "retry_at", "stream_info", "updated_at"]  # fmt: skip
+    readonly_fields = ["camera", "state", "error_in_words", "failures", "starts", "started_at", "retry_at",
+                       "stream_info", "updated_at"]  # fmt: skip
+
+    @admin.display(description=_("last error"))
+    def error_in_words(self, obj):
+        return status.error_in_words(obj.last_error) or self.get_empty_value_display()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the row lives and goes with its camera
 
 
 @admin.register(Segment)
 class SegmentAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["camera", "start", "end", "size", "path"]
-    list_filter = ["camera"]
+    """The index of recorded video, written by the supervisor: read-only. Footage is deleted by
+    retention or with its camera (cameras.services.removal), never row by row here."""
+
+    list_display = ["camera", "start", "end", "size", "continuous", "path"]
+    list_filter = ["camera", "continuous"]
     date_hierarchy = "start"
 
     def has_add_permission(self, request):
@@ -29,13 +48,20 @@ class SegmentAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Recording)
 class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["camera_ip", "user", "status", "start_time", "end_time", "duration_sec", "file_size"]
     list_filter = ["status", "camera"]
-    readonly_fields = ["anchored", "file_path", "duration_sec", "file_size"]
+    readonly_fields = ["camera", "camera_ip", "user", "status", "start_time", "end_time", "anchored", "stopped_reason",
+                       "file_path", "duration_sec", "file_size", "created_at"]  # fmt: skip
     change_list_template = "admin/recordings/recording_changelist.html"
+
+    def has_add_permission(self, request):
+        return False  # recordings are started from the Player, the API or a camera's 24/7 switch
 
     def get_urls(self):
         own = [

@@ -165,6 +165,31 @@ def channel_argv(
     ]  # fmt: skip
 
 
+def snapshot_argv(url: str, *, binary: str = "ffmpeg", socket_timeout: float = 5) -> list[str]:
+    """One JPEG of a stream's first decodable frame, written to stdout."""
+    return [binary, "-nostdin", "-hide_banner", "-loglevel", "error", *_rtsp_input_args(url, socket_timeout),
+            "-frames:v", "1", "-an", "-f", "image2", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]  # fmt: skip
+
+
+def snapshot(url: str, *, binary: str = "ffmpeg", timeout: float = 15, socket_timeout: float = 5) -> bytes:
+    """A JPEG taken from a stream now. Raises FFmpegError (redacted) when none could be taken."""
+    try:
+        done = subprocess.run(
+            snapshot_argv(url, binary=binary, socket_timeout=socket_timeout),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"no picture within {timeout:g} s") from exc
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not run: {exc.strerror or exc}") from exc
+    if done.returncode != 0 or not done.stdout.startswith(b"\xff\xd8"):
+        stderr = done.stderr.decode(errors="replace")
+        raise FFmpegError(last_error_line(stderr) or f"ffmpeg exited with {done.returncode}")
+    return done.stdout
+
+
 def export_argv(
     concat_list: Path, output: Path, *, start_offset: float = 0, duration: float | None = None, binary: str = "ffmpeg"
 ) -> list[str]:

@@ -98,9 +98,10 @@ MATRIX = [
     ("get", "/admin/recordings/recording/player/", None, (LOGIN, 200, 200, 200)),
     # ... and nothing else.
     ("get", "/admin/recordings/", None, (LOGIN, 404, 404, 200)),
-    *model_admin("recordings/recording", "rec"),
-    *model_admin("recordings/segment", "segment", add=403),
-    *model_admin("recordings/mediachannel", "channel"),
+    # Rows the system writes: no add form; segments and media channels are never deleted here.
+    *model_admin("recordings/recording", "rec", add=403),
+    *model_admin("recordings/segment", "segment", add=403, delete=403),
+    *model_admin("recordings/mediachannel", "channel", add=403, delete=403),
 ]
 
 
