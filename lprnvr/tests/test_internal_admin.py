@@ -44,7 +44,7 @@ def test_segments_have_no_delete_action(client):
     response = client.post(
         "/admin/recordings/segment/", {"action": "delete_selected", "_selected_action": [segment.pk]}, **HTML
     )
-    assert response.status_code in (200, 302)
+    assert response.status_code in (200, 302, 403)  # no such action: refused, nothing deleted
     assert type(segment).objects.filter(pk=segment.pk).exists()
 
 
