@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "cameras",
     "recordings",
     "plates",
+    "lprnvr.alerts",
 ]
 
 MIDDLEWARE = [
@@ -420,3 +421,35 @@ EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest
 # Share of RECORDINGS_QUOTA_BYTES that footage leaves free for exports and downloads (they count in the quota).
 EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
 EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long
+
+# --- Alerts (lprnvr/alerts, docs/alerts.md): rules that notify by webhook, MQTT and email ------
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=8)  # then the delivery ends `failed`
+ALERTS_RETRY_BASE_DELAY = env.float("ALERTS_RETRY_BASE_DELAY", default=5.0)  # doubles each attempt
+ALERTS_RETRY_MAX_DELAY = env.float("ALERTS_RETRY_MAX_DELAY", default=900.0)
+# Beat: deliveries (and events) whose task message was lost are queued again this often (seconds).
+ALERTS_REQUEUE_INTERVAL = env.int("ALERTS_REQUEUE_INTERVAL", default=60)
+ALERTS_SENDING_TIMEOUT = env.int("ALERTS_SENDING_TIMEOUT", default=300)  # `sending` this long: its worker died
+ALERTS_DOWN_AFTER = env.float("ALERTS_DOWN_AFTER", default=60.0)  # a camera in backoff/down this long is "down"
+ALERTS_RULES_CACHE_SECONDS = env.float("ALERTS_RULES_CACHE_SECONDS", default=5.0)  # plate kinds watched, per process
+ALERTS_RETENTION_DAYS = env.int("ALERTS_RETENTION_DAYS", default=90)  # events (and their deliveries) kept
+ALERTS_MQTT_KEEPALIVE = env.int("ALERTS_MQTT_KEEPALIVE", default=60)
+CELERY_BEAT_SCHEDULE["alerts-requeue"] = {"task": "alerts.requeue", "schedule": float(ALERTS_REQUEUE_INTERVAL)}
+# Outgoing mail (email targets): EMAIL_URL as smtp://user:password@host:25, smtp+tls://...:587 or
+# smtp+ssl://...:465 (django-environ); the password may be URL-quoted.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lprnvr@localhost")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "EventKindEnum": "lprnvr.alerts.models.EventKind",
+        "DeliveryStatusEnum": "lprnvr.alerts.models.DeliveryStatus",
+        "TargetKindEnum": "lprnvr.alerts.models.Target.Kind",
+    }
+)

@@ -1,0 +1,218 @@
+"""Events in, deliveries out: `emit` (any part that knows something happened), `read_stored` (plate
+ingestion), and the rule evaluation the `notify` queue runs for each event.
+
+Nothing here raises into the code that reported the event: a broken database row, a rule that
+cannot be read or a broker that is down is logged and, for deliveries, retried (see `delivery`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from .models import PLATE_KINDS, RECOVERY_OF, Cooldown, Delivery, Event, EventKind, Rule, Target
+
+log = logging.getLogger("lprnvr.alerts")
+
+
+# --- Reporting events --------------------------------------------------------------------------
+
+
+def emit(*, kind: str, camera=None, read=None, subject: str = "", detail: dict | None = None) -> Event | None:
+    """Record that something happened and have the rules look at it once the caller's transaction
+    commits (at once outside one). Never raises: a failure is logged and None returned."""
+    try:
+        if kind not in EventKind.values:
+            raise ValueError(f"unknown event kind {kind!r}")
+        with transaction.atomic():  # a savepoint: a failure here never breaks the caller's transaction
+            event = Event.objects.create(
+                kind=kind, camera=camera, read=read, subject=str(subject)[:200], detail=_jsonable(detail or {})
+            )
+            transaction.on_commit(lambda: _enqueue_evaluation(event.pk), robust=True)
+        return event
+    except Exception:
+        log.exception("alerts: could not record a %s event", kind)
+        return None
+
+
+def _jsonable(detail: dict) -> dict:
+    return json.loads(json.dumps(detail, default=str))
+
+
+def _enqueue_evaluation(event_id: int) -> None:
+    from .tasks import evaluate_event_task
+
+    evaluate_event_task.delay(event_id)
+
+
+def read_kinds(read) -> set[str]:
+    """The plate kinds a stored read raises (both verdicts were decided at ingestion)."""
+    kinds = set()
+    verdict = {"blocked": EventKind.PLATE_BLOCKED, "unlisted": EventKind.PLATE_UNLISTED}
+    verdict["expired"] = EventKind.PLATE_EXPIRED
+    if read.our_verdict in verdict:
+        kinds.add(verdict[read.our_verdict])
+    if read.flagged:
+        kinds.add(EventKind.VERDICT_MISMATCH)
+    return kinds
+
+
+def read_stored(read) -> None:
+    """Ingestion stored a new read: when an enabled rule watches one of the kinds it raises, the
+    `notify` queue records the events and evaluates them after the commit. The cost here is a set
+    intersection (the watched kinds are cached per process) and, only when watched, one enqueue."""
+    try:
+        kinds = read_kinds(read) & watched_kinds()
+        if kinds:
+            from .tasks import read_events_task
+
+            read_id, names = read.pk, sorted(kinds)
+            transaction.on_commit(lambda: read_events_task.delay(read_id, names), robust=True)
+    except Exception:
+        log.exception("alerts: could not look at plate read %s", getattr(read, "pk", None))
+
+
+_watched: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def watched_kinds() -> frozenset[str]:
+    """Event kinds some enabled rule watches; re-read at most every ALERTS_RULES_CACHE_SECONDS."""
+    global _watched
+    from django.conf import settings
+
+    expires, kinds = _watched
+    if time.monotonic() < expires:
+        return kinds
+    rows = Rule.objects.filter(enabled=True).values_list("kinds", flat=True)
+    kinds = frozenset(str(k) for row in rows for k in (row if isinstance(row, list) else []))
+    _watched = (time.monotonic() + settings.ALERTS_RULES_CACHE_SECONDS, kinds)
+    return kinds
+
+
+def forget_watched_kinds(**_kwargs) -> None:
+    """A rule changed: this process reads the watched kinds again (other processes within seconds)."""
+    global _watched
+    _watched = (0.0, frozenset())
+
+
+post_save.connect(forget_watched_kinds, sender=Rule, dispatch_uid="alerts-rule-saved")
+post_delete.connect(forget_watched_kinds, sender=Rule, dispatch_uid="alerts-rule-deleted")
+
+
+def record_read_events(*, read_id: int, kinds: list[str]) -> list[int]:
+    """The events of one stored read (once per read and kind, however often the task runs), each
+    evaluated at once; returns their ids."""
+    from plates.models import PlateRead
+
+    read = PlateRead.objects.select_related("camera").filter(pk=read_id).first()
+    if read is None:
+        return []
+    ids = []
+    for kind in kinds:
+        if kind not in PLATE_KINDS:
+            continue
+        detail = {"number": read.number, "camera_verdict": read.camera_verdict, "our_verdict": read.our_verdict}
+        event, _created = Event.objects.get_or_create(
+            read=read, kind=kind, defaults={"camera": read.camera, "occurred_at": read.received_at, "detail": detail}
+        )
+        evaluate_event(event.pk)
+        ids.append(event.pk)
+    return ids
+
+
+# --- Rules -------------------------------------------------------------------------------------
+
+
+def evaluate_event(event_id: int) -> list[int]:
+    """Match an event against the enabled rules and create its deliveries (one per target), then
+    enqueue them. Runs once per event (claimed with a conditional UPDATE); returns the delivery ids."""
+    with transaction.atomic():
+        if not Event.objects.filter(pk=event_id, evaluated_at__isnull=True).update(evaluated_at=timezone.now()):
+            return []
+        event = Event.objects.select_related("camera").get(pk=event_id)
+        chosen: dict[int, tuple[Target, Rule]] = {}
+        rules = Rule.objects.filter(enabled=True).prefetch_related("cameras", "targets").order_by("id")
+        for rule in rules:
+            for target in targets_for(rule, event):
+                chosen.setdefault(target.pk, (target, rule))
+        ids = [
+            Delivery.objects.create(event=event, target=target, rule=rule, next_attempt_at=timezone.now()).pk
+            for target, rule in chosen.values()
+        ]
+        if ids:
+            transaction.on_commit(lambda: _enqueue_deliveries(ids), robust=True)
+    return ids
+
+
+def _enqueue_deliveries(ids: list[int]) -> None:
+    from .tasks import deliver_task
+
+    for pk in ids:
+        deliver_task.delay(pk)
+
+
+def targets_for(rule: Rule, event: Event) -> list[Target]:
+    """Where this rule sends this event: nowhere unless kind, camera scope, schedule and cooldown
+    all say yes; a "back to normal" event goes where the rule sent the "down" it ends."""
+    targets = [t for t in rule.targets.all() if t.enabled]
+    if not targets:
+        return []
+    down = RECOVERY_OF.get(event.kind)
+    if down and rule.send_recovery and down in rule.kinds:
+        return recovery_targets(rule, event, down)
+    if event.kind not in rule.kinds:
+        return []
+    if not rule.covers(event.camera_id, {c.pk for c in rule.cameras.all()}):
+        return []
+    if not rule.in_schedule(event.occurred_at):
+        return []
+    if not claim_cooldown(rule, event):
+        return []
+    return targets
+
+
+def recovery_targets(rule: Rule, event: Event, down: str) -> list[Target]:
+    """The targets of the rule's last "down" message for this camera and subject, when no "up"
+    went out after it (a flapping camera within the cooldown is one down and one up)."""
+    last = (
+        Delivery.objects.filter(
+            rule=rule,
+            event__kind__in=[down, event.kind],
+            event__camera_id=event.camera_id,
+            event__subject=event.subject,
+            event__occurred_at__lte=event.occurred_at,
+        )
+        .exclude(event=event)
+        .select_related("event")
+        .order_by("-event__occurred_at", "-event_id")
+        .first()
+    )
+    if last is None or last.event.kind != down:
+        return []
+    went = Delivery.objects.filter(rule=rule, event_id=last.event_id).select_related("target")
+    return [d.target for d in went if d.target.enabled]
+
+
+def claim_cooldown(rule: Rule, event: Event) -> bool:
+    """Whether the rule may fire for this kind, camera and subject now; if so, the cooldown starts
+    (a conditional UPDATE: two workers evaluating two events at once never both fire)."""
+    if not rule.cooldown_seconds:
+        return True
+    at = event.occurred_at
+    rows = Cooldown.objects.filter(rule=rule, key=event.cooldown_key)
+    if rows.filter(fired_at__lte=at - timedelta(seconds=rule.cooldown_seconds)).update(fired_at=at):
+        return True
+    if rows.exists():
+        return False
+    try:
+        with transaction.atomic():
+            Cooldown.objects.create(rule=rule, key=event.cooldown_key, fired_at=at)
+        return True
+    except IntegrityError:
+        return False
