@@ -19,6 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts import services as alerts
 
 from ..clients.isapi import normalise_plate
 from ..clients.isapi_events import Alert
@@ -167,7 +168,9 @@ def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], sou
                 if changed:
                     existing.save(update_fields=changed)
                 return existing, False
-            return _create(camera, alert, pictures, source, number, uuid, camera_time, received), True
+            read = _create(camera, alert, pictures, source, number, uuid, camera_time, received)
+            alerts.read_stored(read)  # no query unless a rule watches plates; the rules run on the notify queue
+            return read, True
     except IntegrityError:
         # The same UUID stored meanwhile under another plate spelling (the lock is per plate).
         if not uuid:

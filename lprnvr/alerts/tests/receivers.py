@@ -158,7 +158,7 @@ class MqttSubscriber:
         from paho.mqtt.enums import CallbackAPIVersion
 
         ready = threading.Event()
-        client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"sub-{self.prefix}")
+        client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:12]}")
 
         def on_connect(c, userdata, flags, reason_code, properties=None):
             c.subscribe([(f"{self.prefix}/#", 1), *[(t, 1) for t in self.extra]])
