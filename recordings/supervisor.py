@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts.outages import StreamOutages
 from lprnvr.instance_lock import hold_instance_lock
 
 from . import index, retention, storage
@@ -120,6 +121,7 @@ class Supervisor:
         self.fault: storage.StorageFault | None = None  # the recordings root cannot be trusted: nothing records
         self.reconciled = False
         self.last_root_check = 0.0
+        self.outages = StreamOutages()  # camera_down / camera_up alert events
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -437,6 +439,7 @@ class Supervisor:
     def _report(self) -> None:
         """Write process state to MediaChannel rows, only when it changed."""
         for ch in self.channels.values():
+            self.outages.observe(ch.camera_id, ch.state, ch.last_error)
             retry = None
             if ch.state in (ProcessState.BACKOFF, ProcessState.DOWN):
                 retry = timezone.now() + timedelta(seconds=max(0.0, ch.next_start - time.monotonic()))
