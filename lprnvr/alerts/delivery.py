@@ -157,6 +157,21 @@ def mqtt_messages(event: Event, target: Target, doc: dict) -> tuple[list, list]:
     return published, once
 
 
+def send_again(*, ids: list[int]) -> int:
+    """Failed deliveries among `ids` start over (attempts from zero), queued after the commit."""
+    from django.db import transaction
+
+    from .tasks import deliver_task
+
+    with transaction.atomic():
+        again = list(Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.FAILED).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=again).update(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
+        )
+        transaction.on_commit(lambda: [deliver_task.delay(pk) for pk in again])
+    return len(again)
+
+
 def requeue_due() -> dict:
     """Beat: deliveries due and not taken for a whole interval are queued again, deliveries stuck
     in `sending` past ALERTS_SENDING_TIMEOUT (their worker died) are made due, events nobody
