@@ -23,6 +23,7 @@ class Received:
     path: str
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (wall clock: the benchmark's latency)
 
     @property
     def json(self) -> dict:
@@ -143,6 +144,7 @@ class MqttMessage:
     topic: str
     payload: bytes
     retain: bool
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
