@@ -14,9 +14,13 @@ def evaluate_event_task(event_id: int) -> None:
 
 
 @shared_task(name="alerts.read_events", acks_late=True, ignore_result=True)
-def read_events_task(read_id: int, kinds: list[str]) -> None:
-    """The events of one stored plate read, evaluated: off the ingestion thread."""
-    services.record_read_events(read_id=read_id, kinds=kinds)
+def read_events_task(read_id: int, kinds: list[str], camera_id: int | None = None, at: str | None = None) -> None:
+    """The events of one stored plate read, evaluated: off the ingestion thread. `camera_id` and `at`
+    (the read's received_at, ISO 8601) let a read inside every cooldown be dropped without a query."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(at) if at else None
+    services.record_read_events(read_id=read_id, kinds=kinds, camera_id=camera_id, at=when)
 
 
 @shared_task(name="alerts.deliver", acks_late=True, ignore_result=True)

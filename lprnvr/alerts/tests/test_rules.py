@@ -191,8 +191,37 @@ def test_read_stored_enqueues_only_watched_kinds(monkeypatch, django_capture_on_
     read = PlateRead.objects.create(camera=CameraFactory(), number="ABC123", our_verdict="unlisted", flagged=True)
     with django_capture_on_commit_callbacks(execute=True):
         services.read_stored(read)
-    assert sent == [(read.pk, [EventKind.VERDICT_MISMATCH])]
+    assert sent == [(read.pk, [EventKind.VERDICT_MISMATCH], read.camera_id, read.received_at.isoformat())]
     # Twice (a duplicated message): one event per read and kind.
     services.record_read_events(read_id=read.pk, kinds=[EventKind.VERDICT_MISMATCH])
     services.record_read_events(read_id=read.pk, kinds=[EventKind.VERDICT_MISMATCH])
     assert Event.objects.filter(read=read).count() == 1
+
+
+def test_reads_inside_every_cooldown_are_no_events_and_cost_no_query(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from plates.models import PlateRead
+
+    camera = CameraFactory()
+    RuleFactory(kinds=[EventKind.PLATE_UNLISTED], targets=[WebhookTargetFactory()], cooldown_seconds=60)
+    reads = [PlateRead.objects.create(camera=camera, number=f"UN{i}", our_verdict="unlisted") for i in range(3)]
+    kinds = [EventKind.PLATE_UNLISTED]
+    with django_capture_on_commit_callbacks(execute=True):
+        [first] = services.record_read_events(
+            read_id=reads[0].pk, kinds=kinds, camera_id=camera.pk, at=reads[0].received_at
+        )
+    assert Delivery.objects.filter(event_id=first).count() == 1
+    with django_assert_num_queries(0):
+        for read in reads[1:]:
+            assert (
+                services.record_read_events(read_id=read.pk, kinds=kinds, camera_id=camera.pk, at=read.received_at)
+                == []
+            )
+    assert Event.objects.count() == 1
+    # Another camera is not cooling down.
+    other = PlateRead.objects.create(camera=CameraFactory(), number="UN9", our_verdict="unlisted")
+    assert (
+        len(services.record_read_events(read_id=other.pk, kinds=kinds, camera_id=other.camera_id, at=other.received_at))
+        == 1
+    )
