@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from datetime import datetime, timedelta
 
@@ -66,9 +67,12 @@ def read_kinds(read) -> set[str]:
 def read_stored(read) -> None:
     """Ingestion stored a new read: when an enabled rule watches one of the kinds it raises, the
     `notify` queue records the events and evaluates them after the commit. The cost here is a set
-    intersection (the watched kinds are cached per process) and, only when watched, one enqueue."""
+    intersection (the watched kinds are cached per process) and, only when watched, one cache read
+    per kind, camera and quiet spell (every rule cooling down) and one enqueue when not quiet."""
     try:
         kinds = read_kinds(read) & watched_kinds()
+        if kinds:
+            kinds = _not_quiet(kinds, read.camera_id)
         if kinds:
             from .tasks import read_events_task
 
@@ -118,6 +122,7 @@ def forget_watched_kinds(**_kwargs) -> None:
     _watched = (0.0, frozenset())
     _rules = (0.0, [])
     _fired.clear()
+    _quiet.clear()
 
 
 for _sender, _uid in ((Rule, "rule"), (Target, "target")):
@@ -137,10 +142,14 @@ def _remember_fired(rule_id: int, key: str, at: datetime) -> None:
         _fired[(rule_id, key)] = at
 
 
-def worth_an_event(*, kind: str, camera_id: int | None, at: datetime) -> bool:
-    """Whether some rule would send a plate event now (kind, scope, schedule, an enabled target,
-    cooldown over). At 100 reads/s nearly every read is inside every rule's cooldown: that is
-    answered from memory, without a query or a row."""
+def quiet_until(*, kind: str, camera_id: int | None, at: datetime) -> datetime | None:
+    """None when some rule would send a plate event of this kind and camera now (kind, scope,
+    schedule, an enabled target, cooldown over); else until when none would (at most
+    ALERTS_RULES_CACHE_SECONDS ahead: rules and schedules are re-read that often). At 100 reads/s
+    nearly every read is inside every rule's cooldown: that is answered from memory."""
+    from django.conf import settings
+
+    horizon = at + timedelta(seconds=settings.ALERTS_RULES_CACHE_SECONDS)
     candidates = [
         rule
         for rule in active_rules()
@@ -151,20 +160,64 @@ def worth_an_event(*, kind: str, camera_id: int | None, at: datetime) -> bool:
     ]
     key = f"{kind}|{camera_id or ''}|"
 
-    def cooling(rule: Rule) -> bool:
+    def cool_until(rule: Rule) -> datetime | None:
         fired = _fired.get((rule.pk, key))
-        return (
-            fired is not None and bool(rule.cooldown_seconds) and fired > at - timedelta(seconds=rule.cooldown_seconds)
-        )
+        if fired is None or not rule.cooldown_seconds:
+            return None
+        end = fired + timedelta(seconds=rule.cooldown_seconds)
+        return end if end > at else None
 
-    unknown = [rule for rule in candidates if not cooling(rule)]
-    if not unknown:
-        return False
-    if any(not rule.cooldown_seconds for rule in unknown):
-        return True
-    for rule_id, fired_at in Cooldown.objects.filter(rule__in=unknown, key=key).values_list("rule_id", "fired_at"):
-        _remember_fired(rule_id, key, fired_at)
-    return any(not cooling(rule) for rule in unknown)
+    unknown = [rule for rule in candidates if cool_until(rule) is None]
+    if unknown:
+        if any(not rule.cooldown_seconds for rule in unknown):
+            return None
+        for rule_id, fired_at in Cooldown.objects.filter(rule__in=unknown, key=key).values_list("rule_id", "fired_at"):
+            _remember_fired(rule_id, key, fired_at)
+        if any(cool_until(rule) is None for rule in unknown):
+            return None
+    return min([horizon, *(cool_until(rule) for rule in candidates)])
+
+
+def worth_an_event(*, kind: str, camera_id: int | None, at: datetime) -> bool:
+    return quiet_until(kind=kind, camera_id=camera_id, at=at) is None
+
+
+# A (kind, camera) no rule would send before a time is "quiet" until then: the notify worker says so
+# in the cache, and ingestion, which reads it at most once per kind, camera and quiet spell,
+# enqueues nothing for those reads.
+def _quiet_key(kind: str, camera_id: int) -> str:
+    return f"alerts:quiet:{kind}:{camera_id}"
+
+
+def _mark_quiet(kind: str, camera_id: int, until: datetime) -> None:
+    from django.core.cache import cache
+
+    seconds = until.timestamp() - time.time()
+    if seconds >= 0.5:
+        cache.set(_quiet_key(kind, camera_id), until.timestamp(), timeout=math.ceil(seconds))
+
+
+_quiet: dict[tuple[str, int], float] = {}  # this process's copy of what it read from the cache
+
+
+def _not_quiet(kinds: set[str], camera_id: int) -> set[str]:
+    now = time.time()
+    left = {kind for kind in kinds if _quiet.get((kind, camera_id), 0.0) <= now}
+    if not left:
+        return left
+    try:
+        from django.core.cache import cache
+
+        found = cache.get_many([_quiet_key(kind, camera_id) for kind in left])
+    except Exception:  # the cache down: evaluate everything rather than miss an alert
+        log.warning("alerts: the cache cannot be read; every read is evaluated", exc_info=True)
+        return left
+    for kind in list(left):
+        until = found.get(_quiet_key(kind, camera_id))
+        if isinstance(until, float) and until > now:
+            _quiet[(kind, camera_id)] = until
+            left.discard(kind)
+    return left
 
 
 def record_read_events(
@@ -178,8 +231,13 @@ def record_read_events(
 
     kinds = [k for k in kinds if k in PLATE_KINDS]
     if camera_id is not None and at is not None:
-        kinds = [k for k in kinds if worth_an_event(kind=k, camera_id=camera_id, at=at)]
-        if not kinds:
+        worth = []
+        for kind in kinds:
+            if (until := quiet_until(kind=kind, camera_id=camera_id, at=at)) is None:
+                worth.append(kind)
+            else:
+                _mark_quiet(kind, camera_id, until)
+        if not (kinds := worth):
             return []
     read = PlateRead.objects.select_related("camera").filter(pk=read_id).first()
     if read is None:

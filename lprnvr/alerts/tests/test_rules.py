@@ -225,3 +225,30 @@ def test_reads_inside_every_cooldown_are_no_events_and_cost_no_query(
         len(services.record_read_events(read_id=other.pk, kinds=kinds, camera_id=other.camera_id, at=other.received_at))
         == 1
     )
+
+
+def test_ingestion_enqueues_nothing_while_every_rule_cools_down(monkeypatch, django_capture_on_commit_callbacks):
+    from lprnvr.alerts import tasks
+    from plates.models import PlateRead
+
+    sent = []
+    monkeypatch.setattr(tasks.read_events_task, "delay", lambda *args: sent.append(args))
+    camera = CameraFactory()
+    RuleFactory(kinds=[EventKind.PLATE_UNLISTED], targets=[WebhookTargetFactory()], cooldown_seconds=60)
+    first, second, third = (
+        PlateRead.objects.create(camera=camera, number=f"Q{i}", our_verdict="unlisted") for i in range(3)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.read_stored(first)
+    assert len(sent) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_read_events(
+            read_id=first.pk, kinds=["plate_unlisted"], camera_id=camera.pk, at=first.received_at
+        )
+        services.read_stored(second)  # not known quiet yet: the worker decides, and says so
+    assert len(sent) == 2
+    services.record_read_events(read_id=second.pk, kinds=["plate_unlisted"], camera_id=camera.pk, at=second.received_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.read_stored(third)
+    assert len(sent) == 2  # quiet: nothing enqueued
+    assert Event.objects.count() == 1
