@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from lprnvr.admin import RestrictedAdminMixin
+from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
 
 from . import delivery as delivery_service
 from .models import Delivery, Event, EventKind, Rule, Target
@@ -190,7 +190,7 @@ class ReadOnlyAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         return False
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(RestrictedInlineMixin, admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
