@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, services
+from . import delivery, rules, services
 
 
 @shared_task(name="alerts.evaluate_event", acks_late=True, ignore_result=True)
 def evaluate_event_task(event_id: int) -> None:
     """Match one event against the rules and queue its deliveries (once: the event row is claimed)."""
-    services.evaluate_event(event_id)
+    rules.evaluate_event(event_id)
 
 
 @shared_task(name="alerts.read_events", acks_late=True, ignore_result=True)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cameras.tests.factories import CameraFactory
-from lprnvr.alerts import services
+from lprnvr.alerts import rules, services
 from lprnvr.alerts.models import Delivery, Event, EventKind, Rule
 
 from .factories import RuleFactory, WebhookTargetFactory
@@ -24,7 +24,7 @@ BOGOTA = ZoneInfo("America/Bogota")  # UTC-5, no daylight saving
 def fire(kind, camera=None, at=None, subject="", read=None):
     """An event evaluated at once, as the notify queue would; the targets it went to."""
     event = Event.objects.create(kind=kind, camera=camera, subject=subject, read=read, occurred_at=at or _now())
-    services.evaluate_event(event.pk)
+    rules.evaluate_event(event.pk)
     return sorted(d.target.name for d in Delivery.objects.filter(event=event))
 
 
@@ -154,8 +154,8 @@ def test_an_event_is_evaluated_once():
     camera = CameraFactory()
     RuleFactory(kinds=[EventKind.LIST_DRIFT], targets=[WebhookTargetFactory()])
     event = Event.objects.create(kind=EventKind.LIST_DRIFT, camera=camera)
-    assert len(services.evaluate_event(event.pk)) == 1
-    assert services.evaluate_event(event.pk) == []
+    assert len(rules.evaluate_event(event.pk)) == 1
+    assert rules.evaluate_event(event.pk) == []
     assert Delivery.objects.filter(event=event).count() == 1
 
 
