@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,7 +28,7 @@ class Broker:
     port: int = 1883
     tls: bool = False
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log line or a traceback's repr
     will_topic: str = ""  # "" : no last will (and no online/offline status)
     keepalive: int = 60
 
@@ -114,7 +114,8 @@ class Connection:
 
 
 _pool: dict[tuple[int, Broker], Connection] = {}
-_pool_lock = threading.Lock()
+_pool_lock = threading.Lock()  # guards the two dicts; each broker's own lock guards its connecting
+_connecting: dict[tuple[int, Broker], threading.Lock] = {}
 
 
 def publish(broker: Broker, messages: list[Message], *, timeout: float, once: list[Message] = ()) -> None:
@@ -123,14 +124,18 @@ def publish(broker: Broker, messages: list[Message], *, timeout: float, once: li
     is unreachable or does not acknowledge; PermanentError when it refuses our credentials."""
     key = (os.getpid(), broker)  # a forked worker never uses its parent's socket
     with _pool_lock:
+        lock = _connecting.setdefault(key, threading.Lock())
+    with lock:  # a broker that takes its time to answer holds up only its own messages
         connection = _pool.get(key)
         if connection is not None and not connection.alive:
-            _pool.pop(key, None)
+            with _pool_lock:
+                _pool.pop(key, None)
             _quietly_close(connection)
             connection = None
         if connection is None:
             connection = Connection(broker, timeout)
-            _pool[key] = connection
+            with _pool_lock:
+                _pool[key] = connection
     try:
         first = [m for m in once if m.topic not in connection.announced]
         connection.publish([*first, *messages], timeout)

@@ -18,6 +18,16 @@ from tests.waiting import free_port, wait_for
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 
 
+class HttpServer(ThreadingHTTPServer):
+    allow_reuse_address = True  # stopped and started again on its port: a receiver that came back
+    daemon_threads = True
+
+
+class TcpServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
 @dataclass
 class Received:
     path: str
@@ -61,9 +71,7 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = HttpServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -123,9 +131,7 @@ class SmtpReceiver:
                     else:  # RSET, NOOP
                         self.reply("250 OK")
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = TcpServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
