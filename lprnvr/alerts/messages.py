@@ -132,11 +132,11 @@ def email_text(event: Event, doc: dict) -> str:
         return "\n".join(lines) + "\n"
 
 
-def email_attachments(event: Event) -> list[Path]:
-    """The read's pictures on disk (plate first), for plate events."""
+def email_attachments(event: Event) -> list[tuple[str, Path]]:
+    """The read's pictures on disk (plate first), for plate events, as (name in the mail, file)."""
     if event.read is None:
         return []
     from plates.services.reads import picture_file
 
-    found = (picture_file(event.read, kind) for kind in ("plate", "scene"))
-    return [path for path in found if path is not None]
+    found = ((f"read-{event.read.pk}-{kind}.jpg", picture_file(event.read, kind)) for kind in ("plate", "scene"))
+    return [(name, path) for name, path in found if path is not None]

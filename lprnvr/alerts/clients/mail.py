@@ -17,7 +17,7 @@ class Mail:
     subject: str
     body: str
     recipients: list[str]
-    attachments: list[Path] = field(default_factory=list)
+    attachments: list[tuple[str, Path]] = field(default_factory=list)  # (name in the mail, file)
 
 
 def send(mail: Mail) -> None:
@@ -29,8 +29,8 @@ def send(mail: Mail) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=mail.recipients,
     )
-    for path in mail.attachments:
-        message.attach(path.name, path.read_bytes(), "image/jpeg")
+    for name, path in mail.attachments:
+        message.attach(name, path.read_bytes(), "image/jpeg")
     try:
         connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
         connection.send_messages([message])

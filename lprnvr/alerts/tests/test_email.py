@@ -38,7 +38,7 @@ def test_an_unlisted_plate_by_mail_with_its_pictures(celery_worker, smtp, settin
     assert "Plate: XYZ987" in text and "Back gate (127.0.0.95)" in text
     assert f"https://nvr.example.com/api/plates/reads/{read.pk}/clip/?camera=127.0.0.95" in text
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-    assert attached == {f"{read.pk}-plate.jpg": PLATE_JPEG, f"{read.pk}-scene.jpg": SCENE_JPEG}
+    assert attached == {f"read-{read.pk}-plate.jpg": PLATE_JPEG, f"read-{read.pk}-scene.jpg": SCENE_JPEG}
     assert wait_for(lambda: Delivery.objects.filter(status=DeliveryStatus.SENT).first()).attempts == 1
 
 
