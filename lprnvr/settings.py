@@ -470,6 +470,13 @@ ALERTS_RULES_CACHE_SECONDS = env.float("ALERTS_RULES_CACHE_SECONDS", default=5.0
 ALERTS_RETENTION_DAYS = env.int("ALERTS_RETENTION_DAYS", default=90)  # events (and their deliveries) kept
 ALERTS_MQTT_KEEPALIVE = env.int("ALERTS_MQTT_KEEPALIVE", default=60)
 CELERY_BEAT_SCHEDULE["alerts-requeue"] = {"task": "alerts.requeue", "schedule": float(ALERTS_REQUEUE_INTERVAL)}
+# Services with no heartbeat and folders under the free-space floor are looked for this often (s).
+ALERTS_SYSTEM_CHECK_INTERVAL = env.int("ALERTS_SYSTEM_CHECK_INTERVAL", default=60)
+ALERTS_DISK_LOW_REPEAT = env.int("ALERTS_DISK_LOW_REPEAT", default=3600)  # one disk_low per folder this often
+CELERY_BEAT_SCHEDULE["alerts-system-checks"] = {
+    "task": "alerts.system_checks",
+    "schedule": float(ALERTS_SYSTEM_CHECK_INTERVAL),
+}
 # Outgoing mail (email targets): EMAIL_URL as smtp://user:password@host:25, smtp+tls://...:587 or
 # smtp+ssl://...:465 (django-environ); the password may be URL-quoted.
 _email = env.email_url("EMAIL_URL", default="smtp://localhost:25")

@@ -36,3 +36,11 @@ def deliver_task(delivery_id: int) -> None:
 def requeue_task() -> dict:
     """Beat: deliveries and events left behind by a lost message or a dead worker, queued again."""
     return delivery.requeue_due()
+
+
+@shared_task(name="alerts.system_checks", ignore_result=True)
+def system_checks_task() -> list[str]:
+    """Beat: services that stopped (or resumed) beating, folders under the free-space floor."""
+    from . import system
+
+    return system.check_services() + system.check_disks()
