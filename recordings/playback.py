@@ -29,7 +29,7 @@ from . import storage, timeline
 from .clients import ffmpeg
 from .models import Segment
 
-TOKEN_SALT = "recordings.playback"
+TOKEN_SALT = "recordings.playback"  # noqa: S105 (a signing salt, not a secret)
 PLAYLIST = "index.m3u8"
 SEGMENT_FILE = re.compile(r"^(\d{1,18})_(\d{1,9})_(\d{1,10})\.ts$")  # <segment id>_<cut ms>_<position ms>.ts
 

@@ -67,7 +67,9 @@ FROM islands GROUP BY camera_id, island ORDER BY camera_id, MIN(start)
 """
 
 
-def spans_by_camera(camera_ids: list[int], start: datetime, end: datetime, *, tolerance: float) -> dict[int, list[Span]]:
+def spans_by_camera(
+    camera_ids: list[int], start: datetime, end: datetime, *, tolerance: float
+) -> dict[int, list[Span]]:
     """Recorded spans of each camera meeting [start, end), clipped to it: one indexed range scan per camera."""
     found: dict[int, list[Span]] = {camera_id: [] for camera_id in camera_ids}
     if not camera_ids:

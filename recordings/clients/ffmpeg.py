@@ -194,7 +194,7 @@ TS_BASE_SECONDS = 10.0
 
 
 def keyframe_times(path: Path, *, binary: str = "ffprobe", timeout: float = 20) -> list[float]:
-    """Presentation times (s, from the file's start) of the video keyframes of a media file.
+    """Presentation times of the video keyframes of a media file, in seconds from its first frame.
 
     Reads packet headers only (no decoding): a few milliseconds for a 10 s segment.
     Raises ProbeError when ffprobe fails or times out.
@@ -207,15 +207,19 @@ def keyframe_times(path: Path, *, binary: str = "ffprobe", timeout: float = 20) 
         raise ProbeError(f"ffprobe timed out after {timeout:g} s") from exc
     if done.returncode != 0:
         raise ProbeError(redact(last_error_line(done.stderr) or f"ffprobe exited with {done.returncode}"))
-    times = []
+    times, keys = [], []
     for line in done.stdout.splitlines():
         pts, _sep, flags = line.partition(",")
+        try:
+            value = float(pts)
+        except ValueError:
+            continue
+        times.append(value)
         if "K" in flags:
-            try:
-                times.append(float(pts))
-            except ValueError:
-                continue
-    return sorted(times)
+            keys.append(value)
+    # Relative to the first frame, as `-ss` counts (ffmpeg adds the file's start time to it).
+    first = min(times, default=0.0)
+    return sorted(k - first for k in keys)
 
 
 def ts_remux_argv(path: Path, *, start_offset: float = 0, position: float = 0, binary: str = "ffmpeg") -> list[str]:
