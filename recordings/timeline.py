@@ -1,9 +1,9 @@
 """The timeline of a camera: recorded spans, gaps and markers over a window, from the segment index only.
 
 Spans are runs of segments with holes shorter than TIMELINE_GAP_TOLERANCE between them and the same
-retention class (continuous or recording). PostgreSQL merges them itself (gaps and islands with
-window functions over the `(camera, start)` index: a handful of rows come back for a week of
-10 s segments); other databases get the same answer merged here.
+retention class (continuous or recording). PostgreSQL finds their edges itself (gaps and islands with
+a window function over the covering `(camera, start)` index: a handful of rows come back for a week
+of 10 s segments); other databases get the same answer merged here.
 """
 
 from __future__ import annotations
@@ -48,23 +48,40 @@ def merge(rows, tolerance: float) -> list[Span]:
     return spans
 
 
+# One pass over the covering (camera, start) INCLUDE (end, continuous) index, no sort: each row sees
+# the next one (LEAD); only each camera's first row and the last row of each span come back, with
+# their row numbers (so each span's segment count follows).
 ISLANDS_SQL = """
-WITH marked AS (
-    SELECT camera_id, start, "end", continuous,
-           CASE WHEN LAG("end") OVER w IS NULL
-                  OR start - LAG("end") OVER w > %(gap)s
-                  OR LAG(continuous) OVER w <> continuous
-                THEN 1 ELSE 0 END AS brk
-    FROM {table}
-    WHERE camera_id = ANY(%(cameras)s) AND start >= %(scan_from)s AND start < %(end)s AND "end" > %(start)s
-    WINDOW w AS (PARTITION BY camera_id ORDER BY start)
-), islands AS (
-    SELECT *, SUM(brk) OVER (PARTITION BY camera_id ORDER BY start ROWS UNBOUNDED PRECEDING) AS island
-    FROM marked
-)
-SELECT camera_id, MIN(start), MAX("end"), BOOL_OR(continuous), COUNT(*)
-FROM islands GROUP BY camera_id, island ORDER BY camera_id, MIN(start)
+SELECT camera_id, start, "end", continuous, next_start, n, closes FROM (
+    SELECT *, (next_start IS NULL OR next_start > "end" + %(gap)s OR next_continuous <> continuous) AS closes
+    FROM (
+        SELECT camera_id, start, "end", continuous,
+               LEAD(start) OVER w AS next_start, LEAD(continuous) OVER w AS next_continuous,
+               ROW_NUMBER() OVER w AS n
+        FROM {table}
+        WHERE camera_id = ANY(%(cameras)s) AND start >= %(scan_from)s AND start < %(end)s AND "end" > %(start)s
+        WINDOW w AS (PARTITION BY camera_id ORDER BY start)
+    ) rows
+) edges
+WHERE n = 1 OR closes
+ORDER BY camera_id, start
 """
+
+
+def spans_of_edges(rows) -> dict[int, list[Span]]:
+    """Spans from ISLANDS_SQL's rows: (camera, start, end, continuous, next start, row number, closes)."""
+    found: dict[int, list[Span]] = {}
+    opened: dict[int, tuple[datetime, int]] = {}
+    for camera_id, start, end, continuous, next_start, n, closes in rows:
+        if n == 1:
+            opened[camera_id] = (start, 1)
+        if not closes:
+            continue
+        first, first_n = opened[camera_id]
+        found.setdefault(camera_id, []).append(Span(first, end, continuous, n - first_n + 1))
+        if next_start is not None:
+            opened[camera_id] = (next_start, n + 1)
+    return found
 
 
 def spans_by_camera(
@@ -81,8 +98,7 @@ def spans_by_camera(
                   "start": start, "end": end}  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for camera_id, first, last, continuous, count in cursor.fetchall():
-                found[camera_id].append(Span(first, last, continuous, count))
+            found.update(spans_of_edges(cursor.fetchall()))
     else:
         for camera_id in camera_ids:
             rows = (

@@ -168,3 +168,33 @@ def test_the_cameras_list_is_required_and_bounded(admin_user, settings):
     for cameras in ("", ",", "1.1.1.1,1.1.1.2,1.1.1.3"):
         response = client_for(admin_user).get("/api/nvr/timeline/", {**window, "cameras": cameras})
         assert response.status_code == 400 and "cameras" in response.json()["fields"], cameras
+
+
+def test_islands_equal_the_merge_on_random_footage(db):
+    """Holes above and below the tolerance, class switches without a hole, single-segment spans, and
+    a segment straddling the window's start, on two cameras at once."""
+    import random
+
+    rng = random.Random(15)
+    cameras = [CameraFactory(ip=f"127.0.0.{86 + i}") for i in range(2)]
+    for camera in cameras:
+        at, rows = T0 - timedelta(seconds=7), []
+        for _ in range(300):
+            length = rng.choice([2, 4, 10])
+            rows.append(
+                Segment(camera=camera, start=at, end=at + timedelta(seconds=length), size=1,
+                        path=f"r/{camera.id}/{at.timestamp()}", continuous=rng.random() < 0.5)
+            )  # fmt: skip
+            at += timedelta(seconds=length + rng.choice([0, 0, 0, 0.5, 1.4, 1.6, 3, 60]))
+        Segment.objects.bulk_create(rows)
+    start, end = T0, T0 + timedelta(hours=2)
+    in_sql = timeline.spans_by_camera([c.id for c in cameras], start, end, tolerance=1.5)
+    for camera in cameras:
+        rows = (
+            Segment.objects.filter(camera=camera, start__lt=end, end__gt=start)
+            .order_by("start")
+            .values_list("start", "end", "continuous")
+        )
+        expected = [timeline.clip(s, start, end) for s in timeline.merge(rows, 1.5)]
+        assert len(expected) > 20
+        assert in_sql[camera.id] == expected
