@@ -45,7 +45,12 @@ class TimelineView(APIView):
 
 
 class TimelinesView(APIView):
-    @extend_schema(parameters=[TimelineCamerasSerializer], responses={200: TimelinesSerializer}, tags=TAGS)
+    @extend_schema(
+        parameters=[TimelineCamerasSerializer],
+        responses={200: TimelinesSerializer},
+        tags=TAGS,
+        operation_id="nvr_timelines",
+    )
     def get(self, request):
         """The timelines of several cameras over one window (`cameras=ip,ip,...`), in the order named."""
         params = TimelineCamerasSerializer(data=request.query_params)

@@ -117,6 +117,7 @@ MATRIX = [
     # The admin site: the Live view and the Player for every role (each filtered to its cameras) ...
     ("get", "/admin/recordings/recording/live/", None, (LOGIN, 200, 200, 200)),
     ("get", "/admin/recordings/recording/player/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/recordings/recording/timeline/", None, (LOGIN, 200, 200, 200)),
     # ... and nothing else.
     ("get", "/admin/recordings/", None, (LOGIN, 404, 404, 200)),
     *model_admin("recordings/recording", "rec"),
