@@ -178,6 +178,12 @@
     video.dataset.wallclock = String(at);
   });
   video.addEventListener('error', () => { if (video.error) say(T.codec); });
+  // A playlist covers PLAYBACK_HOURS of what was indexed when it was asked for: at its end, ask again
+  // from there, so playback goes on into later footage (or says that nothing was recorded after).
+  video.addEventListener('ended', () => {
+    const at = playingAt();
+    if (state.playing && at !== null) play(state.playing.ref, state.playing.name, at + 100);
+  });
   function choose(ref, from, to) {
     state.selection = { ref, from: Math.min(from, to), to: Math.max(from, to) };
     strips.querySelectorAll('.tl-strip').forEach(drawMarks);
