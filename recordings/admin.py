@@ -77,6 +77,7 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
                 "codec": gettext("This browser cannot play this camera's video (its codec, often H.265). "
                            "Download the range as MP4 and play it in VLC."),
                 "noHls": gettext("This browser cannot play HLS video."),
+                "later": gettext("Nothing recorded then: playing from %(time)s."),
             },
         }  # fmt: skip
         context = {
@@ -86,5 +87,6 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             "config": config,
             "time_zone": settings.TIME_ZONE,
             "speeds": [1, 2, 4, 8],
+            "tiles": range(4),
         }
         return TemplateResponse(request, "admin/recordings/timeline.html", context)

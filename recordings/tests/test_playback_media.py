@@ -97,8 +97,10 @@ def test_timeline_and_playback_across_an_outage(short_segments, rtsp_server, sup
     first_wall = datetime.fromisoformat(first_date.split(":", 1)[1]) + timedelta(
         seconds=pts[0] - ffmpeg.TS_BASE_SECONDS
     )
-    print(f"playback: first frame {(first_wall - at).total_seconds():+.3f} s from the instant asked; "
-          f"{len(pts) / 25:.2f} s decoded of {answer['duration']:.2f} s listed")  # README figures (pytest -s)
+    print(
+        f"playback: first frame {(first_wall - at).total_seconds():+.3f} s from the instant asked; "
+        f"{len(pts) / 25:.2f} s decoded of {answer['duration']:.2f} s listed"
+    )  # README figures (pytest -s)
     assert abs((first_wall - at).total_seconds()) <= 1, (first_wall, at)
     # Every boundary crossed without a stall: frames decoded for the playlist's whole duration (25 fps).
     assert abs(len(pts) / 25 - answer["duration"]) <= 1.5, (len(pts), answer["duration"])

@@ -5,9 +5,8 @@
   const config = JSON.parse(document.getElementById('tl-config').textContent);
   const T = config.strings;
   const $ = (id) => document.getElementById(id);
-  const strips = $('tl-strips'), axis = $('tl-axis'), message = $('tl-message'), video = $('tl-video');
-  const state = { start: 0, seconds: Number($('tl-zoom').value), cursor: null, selection: null, hls: null,
-                  playing: null, request: 0 };
+  const strips = $('tl-strips'), axis = $('tl-axis'), message = $('tl-message');
+  const state = { start: 0, seconds: Number($('tl-zoom').value), cursor: null, selection: null, request: 0 };
 
   // --- time in the site's zone --------------------------------------------------------------------
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: config.timeZone, hourCycle: 'h23',
@@ -135,54 +134,95 @@
     } catch (err) { say(err.message); }
   }
 
-  // --- playing and choosing -------------------------------------------------------------------------
-  function stopPlayer() {
-    if (state.hls) { state.hls.destroy(); state.hls = null; }
-    video.removeAttribute('src');
+  // --- playing: one player, or four in step (2x2) -------------------------------------------------------
+  // A tile plays one camera's signed VOD playlist with hls.js; its wall-clock time is hls.js's
+  // playingDate (EXT-X-PROGRAM-DATE-TIME), else the first frame's time plus currentTime.
+  const tiles = Array.from(document.querySelectorAll('.tl-tile')).map((el) => ({
+    el, video: el.querySelector('video'), hls: null, playing: null,
+    name: el.querySelector('.tl-tile-name'), time: el.querySelector('.tl-tile-time'), note: el.querySelector('.tl-tile-note'),
+  }));
+  const speed = () => Number(document.querySelector('.tl-speed[aria-pressed=true]').dataset.speed);
+  function stopTile(tile) {
+    if (tile.hls) { tile.hls.destroy(); tile.hls = null; }
+    tile.video.removeAttribute('src');
+    tile.video.load();
+    tile.playing = null;
+    delete tile.video.dataset.wallclock;
   }
-  async function play(ref, name, at) {
+  function wallclock(tile) {
+    if (!tile.playing) return null;
+    const date = tile.hls && tile.hls.playingDate;
+    return date ? date.getTime() : tile.playing.firstFrame + tile.video.currentTime * 1000;
+  }
+  async function playTile(tile, ref, name, at) {
+    stopTile(tile);
+    tile.name.textContent = name;
+    tile.time.textContent = '';
+    tile.note.textContent = '';
+    let body;
+    try { body = await api(`/api/nvr/playback/${encodeURIComponent(ref)}?` + new URLSearchParams({ start: iso(at) })); }
+    catch (err) { tile.note.textContent = err.message; return false; }
+    tile.playing = { ref, name, firstFrame: Date.parse(body.first_frame), from: Date.parse(body.plays_from) };
+    if (tile.playing.from - at > 1000) {
+      tile.note.textContent = fmt(T.later, { time: shown.format(tile.playing.from) });
+    }
+    if (window.Hls && Hls.isSupported()) {
+      const hls = tile.hls = new Hls({ startPosition: (tile.playing.from - tile.playing.firstFrame) / 1000 });
+      hls.on(Hls.Events.ERROR, (e, data) => {
+        if (!data.fatal) return;
+        tile.note.textContent = data.details === 'manifestIncompatibleCodecsError' || data.details === 'bufferAddCodecError'
+          ? T.codec : fmt(T.playbackFailed, { details: data.details });
+        stopTile(tile);
+      });
+      hls.loadSource(body.url);
+      hls.attachMedia(tile.video);
+    } else if (tile.video.canPlayType('application/vnd.apple.mpegurl')) {
+      tile.video.src = body.url;
+    } else { tile.note.textContent = T.noHls; return false; }
+    tile.video.playbackRate = speed();
+    tile.video.play().catch(() => {});
+    return true;
+  }
+  for (const tile of tiles) {
+    tile.video.addEventListener('timeupdate', () => {
+      const at = wallclock(tile);
+      if (at === null) return;
+      tile.time.textContent = shown.format(at);
+      tile.video.dataset.wallclock = String(at);
+    });
+    tile.video.addEventListener('error', () => { if (tile.video.error && tile.playing) tile.note.textContent = T.codec; });
+    // A playlist covers PLAYBACK_HOURS of what was indexed when it was asked for: at its end, ask again
+    // from there, so playback goes on into later footage (or says that nothing was recorded after).
+    tile.video.addEventListener('ended', () => {
+      const at = wallclock(tile);
+      if (tile.playing && at !== null) playTile(tile, tile.playing.ref, tile.playing.name, at + 100);
+    });
+  }
+  const synced = () => $('tl-sync').checked;
+  function play(ref, name, at) {
     state.cursor = at;
     strips.querySelectorAll('.tl-strip').forEach(drawMarks);
     say('');
-    let body;
-    try { body = await api(`/api/nvr/playback/${encodeURIComponent(ref)}?` + new URLSearchParams({ start: iso(at) })); }
-    catch (err) { say(err.message); return; }
-    stopPlayer();
-    state.playing = { ref, name, firstFrame: Date.parse(body.first_frame), from: Date.parse(body.plays_from) };
-    $('tl-playing-camera').textContent = name;
-    if (window.Hls && Hls.isSupported()) {
-      const hls = state.hls = new Hls({ startPosition: (state.playing.from - state.playing.firstFrame) / 1000 });
-      hls.on(Hls.Events.ERROR, (e, data) => {
-        if (!data.fatal) return;
-        say(data.details === 'manifestIncompatibleCodecsError' || data.details === 'bufferAddCodecError'
-          ? T.codec : fmt(T.playbackFailed, { details: data.details }));
-        stopPlayer();
-      });
-      hls.loadSource(body.url);
-      hls.attachMedia(video);
-    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      video.src = body.url;
-    } else { say(T.noHls); return; }
-    video.playbackRate = Number(document.querySelector('.tl-speed[aria-pressed=true]').dataset.speed);
-    video.play().catch(() => {});
+    if (!synced()) { playTile(tiles[0], ref, name, at); return; }
+    // The clicked camera first, then the next chosen ones: four cameras from the same instant.
+    const chosen = cameras();
+    const order = [chosen.find((c) => c.ref === ref), ...chosen.filter((c) => c.ref !== ref)].filter(Boolean).slice(0, 4);
+    tiles.forEach((tile, i) => (order[i] ? playTile(tile, order[i].ref, order[i].name, at) : stopTile(tile)));
   }
-  function playingAt() {  // wall-clock time of the frame on screen
-    if (!state.playing) return null;
-    const date = state.hls && state.hls.playingDate;
-    return date ? date.getTime() : state.playing.firstFrame + video.currentTime * 1000;
-  }
-  video.addEventListener('timeupdate', () => {
-    const at = playingAt();
-    if (at === null) return;
-    $('tl-playing-time').textContent = shown.format(at);
-    video.dataset.wallclock = String(at);
-  });
-  video.addEventListener('error', () => { if (video.error) say(T.codec); });
-  // A playlist covers PLAYBACK_HOURS of what was indexed when it was asked for: at its end, ask again
-  // from there, so playback goes on into later footage (or says that nothing was recorded after).
-  video.addEventListener('ended', () => {
-    const at = playingAt();
-    if (state.playing && at !== null) play(state.playing.ref, state.playing.name, at + 100);
+  // In step: every half second, a tile more than 0.25 s off the first playing one is moved to its time.
+  setInterval(() => {
+    if (!synced()) return;
+    const playing = tiles.filter((t) => wallclock(t) !== null && !t.video.paused);
+    if (playing.length < 2) return;
+    const master = wallclock(playing[0]);
+    for (const tile of playing.slice(1)) {
+      const off = (master - wallclock(tile)) / 1000;
+      if (Math.abs(off) > 0.25) tile.video.currentTime = Math.max(0, tile.video.currentTime + off);
+    }
+  }, 500);
+  $('tl-sync').addEventListener('change', () => {
+    $('tl-videos').classList.toggle('grid', synced());
+    tiles.slice(1).forEach(stopTile);
   });
   function choose(ref, from, to) {
     state.selection = { ref, from: Math.min(from, to), to: Math.max(from, to) };
@@ -248,12 +288,16 @@
   document.querySelectorAll('input[name=camera]').forEach((box) => box.addEventListener('change', load));
   document.querySelectorAll('.tl-speed').forEach((button) => button.addEventListener('click', () => {
     document.querySelectorAll('.tl-speed').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
-    video.playbackRate = Number(button.dataset.speed);
+    tiles.forEach((tile) => { tile.video.playbackRate = Number(button.dataset.speed); });
   }));
   const frame = 1 / 25;
-  $('tl-frame-back').addEventListener('click', () => { video.pause(); video.currentTime = Math.max(0, video.currentTime - frame); });
-  $('tl-frame-forward').addEventListener('click', () => { video.pause(); video.currentTime += frame; });
+  const step = (by) => tiles.filter((t) => t.playing).forEach((t) => {
+    t.video.pause();
+    t.video.currentTime = Math.max(0, t.video.currentTime + by);
+  });
+  $('tl-frame-back').addEventListener('click', () => step(-frame));
+  $('tl-frame-forward').addEventListener('click', () => step(frame));
 
-  window.LprnvrTimeline = { play, load, state };
+  window.LprnvrTimeline = { play, load, state, tiles, wallclock };
   setWindow(Date.now() - state.seconds * 1000, state.seconds);
 })();

@@ -1,11 +1,12 @@
 // Logs into the admin site in headless Chromium, opens the timeline, shows the 10 minutes from <from>
 // (site time, as typed), clicks the middle of the first recorded span and reports the instant clicked,
 // the wall-clock time of the first frame played and how far the video advanced; a screenshot at <shot>.
-// Usage: node play_timeline.js <base_url> <username> <password> <from YYYY-MM-DDTHH:MM:SS> <shot.png>
+// With "sync": four cameras in step (2x2); reports the largest spread of their wall-clock times, sampled.
+// Usage: node play_timeline.js <base_url> <username> <password> <from YYYY-MM-DDTHH:MM:SS> <shot.png> [sync]
 const { chromium } = require('playwright-core');
 
 (async () => {
-  const [base, username, password, from, shot] = process.argv.slice(2);
+  const [base, username, password, from, shot, mode] = process.argv.slice(2);
   const fs = require('fs'), os = require('os'), path = require('path');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lprnvr-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -37,13 +38,26 @@ const { chromium } = require('playwright-core');
       const s = window.LprnvrTimeline.state;
       return s.start + ((x - strip.left) / strip.width) * s.seconds * 1000;
     }, [x]);
+    if (mode === 'sync') await page.check('#tl-sync');
     await page.mouse.click(x, y);
     await page.waitForFunction(() => document.getElementById('tl-video').dataset.wallclock, null, { timeout: 20000 });
     result.firstWall = Number(await page.evaluate(() => document.getElementById('tl-video').dataset.wallclock));
     const startTime = await page.evaluate(() => document.getElementById('tl-video').currentTime);
     await page.waitForFunction((t) => document.getElementById('tl-video').currentTime > t + 2, startTime, { timeout: 20000 });
     result.advanced = (await page.evaluate(() => document.getElementById('tl-video').currentTime)) - startTime;
-    result.playingText = await page.textContent('#tl-playing-time');
+    result.playingText = await page.textContent('.tl-tile-time');
+    if (mode === 'sync') {
+      await page.waitForFunction(() => window.LprnvrTimeline.tiles.every((t) => t.video.currentTime > 1), null, { timeout: 20000 });
+      result.spreads = [];
+      for (let i = 0; i < 10; i++) {
+        await page.waitForTimeout(500);
+        result.spreads.push(await page.evaluate(() => {
+          const walls = window.LprnvrTimeline.tiles.map((t) => window.LprnvrTimeline.wallclock(t));
+          return Math.max(...walls) - Math.min(...walls);
+        }));
+      }
+      result.times = await page.evaluate(() => window.LprnvrTimeline.tiles.map((t) => t.video.currentTime));
+    }
     result.message = await page.evaluate(() => { const m = document.getElementById('tl-message'); return m.hidden ? '' : m.textContent; });
     if (shot) await page.screenshot({ path: shot, fullPage: true });
     result.ok = true;
