@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -28,6 +30,7 @@ from .serializers import (
 from .views import visible_camera
 
 TAGS = ["playback"]
+log = logging.getLogger(__name__)
 
 
 class TimelineView(APIView):
@@ -112,6 +115,7 @@ class VodFileView(APIView):
         try:
             data = playback.segment_ts(camera_id=claims.camera_id, name=name)
         except ffmpeg.FFmpegError as exc:
+            log.warning("playback segment %s of camera %s not served: %s", name, claims.camera_id, exc)
             raise Http404 from exc
         if data is None:
             raise Http404
