@@ -430,6 +430,15 @@ EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest
 EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
 EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long
 
+# Timeline and playback (recordings.timeline, recordings.playback).
+TIMELINE_GAP_TOLERANCE = env.float("TIMELINE_GAP_TOLERANCE", default=1.5)  # seconds: shorter holes are one span
+TIMELINE_MAX_DAYS = env.int("TIMELINE_MAX_DAYS", default=7)  # longest window one timeline request covers
+TIMELINE_MAX_CAMERAS = env.int("TIMELINE_MAX_CAMERAS", default=64)  # cameras per multi-camera timeline
+TIMELINE_MAX_MARKERS = env.int("TIMELINE_MAX_MARKERS", default=2000)  # plate reads per camera and window
+PLAYBACK_HOURS = env.float("PLAYBACK_HOURS", default=2.0)  # a playback playlist covers this much from its start
+# Lifetime of a signed playback URL (the playlist and its segments); ended earlier as live URLs are.
+PLAYBACK_URL_TTL = env.int("PLAYBACK_URL_TTL", default=4 * 3600)
+
 # --- Monitoring (monitoring app): service heartbeats and the Prometheus /metrics endpoint -------
 from lprnvr.celery import QUEUES as _CELERY_QUEUES  # noqa: E402  (lprnvr/__init__ has loaded it already)
 

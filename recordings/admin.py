@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera
@@ -67,6 +69,7 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         own = [
             path("live/", self.admin_site.admin_view(self.live_view), name="recordings_live"),
             path("player/", self.admin_site.admin_view(self.player_view), name="recordings_player"),
+            path("timeline/", self.admin_site.admin_view(self.timeline_view), name="recordings_timeline"),
         ]
         return own + super().get_urls()
 
@@ -81,3 +84,35 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         cameras = Camera.objects.visible_to(request.user)
         context = {**self.admin_site.each_context(request), "title": _("Recordings player"), "cameras": cameras}
         return TemplateResponse(request, "admin/recordings/player.html", context)
+
+    def timeline_view(self, request):
+        """Timeline strips of the cameras this user may see: play from any instant, export a range."""
+        cameras = Camera.objects.visible_to(request.user).order_by("name", "ip")
+        config = {
+            "timeZone": settings.TIME_ZONE,
+            "locale": get_language() or settings.LANGUAGE_CODE,
+            "strings": {
+                "unreachable": gettext("The server did not answer. Check the connection and try again."),
+                "failed": gettext("The request failed (HTTP %(status)s)."),
+                "nothing": gettext("No video in this window"),
+                "span": gettext("Recorded from %(from)s to %(to)s"),
+                "marker": gettext("Plate %(plate)s at %(time)s (%(camera)s)"),
+                "stripLabel": gettext("Timeline of %(camera)s"),
+                "selection": gettext("Selected: %(from)s to %(to)s"),
+                "playbackFailed": gettext("Playback stopped: %(details)s. Click the timeline to try again."),
+                "codec": gettext("This browser cannot play this camera's video (its codec, often H.265). "
+                           "Download the range as MP4 and play it in VLC."),
+                "noHls": gettext("This browser cannot play HLS video."),
+                "later": gettext("Nothing recorded then: playing from %(time)s."),
+            },
+        }  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Timeline"),
+            "cameras": cameras,
+            "config": config,
+            "time_zone": settings.TIME_ZONE,
+            "speeds": [1, 2, 4, 8],
+            "tiles": range(4),
+        }
+        return TemplateResponse(request, "admin/recordings/timeline.html", context)
