@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
@@ -291,16 +290,8 @@ def read_panel(request) -> dict:
     }
 
 
-def alert_panel(request) -> dict | None:
-    """ALERTS HOOK: the latest alerts once the alerts app (lprnvr/alerts) exists, None until then.
+def alert_panel(request) -> dict:
+    """The latest alerts the user may see (lprnvr.alerts.selectors)."""
+    from lprnvr.alerts.selectors import latest_alerts
 
-    The alerts app is expected to offer `lprnvr.alerts.selectors.latest_alerts(user, limit=...)`
-    returning dicts with at least "title", "at" and "url"; the dashboard template shows them as they are.
-    """
-    if not apps.is_installed("lprnvr.alerts"):
-        return None
-    try:
-        from lprnvr.alerts.selectors import latest_alerts  # optional app: not installed yet
-    except ImportError:
-        return None
-    return {"rows": list(latest_alerts(request.user, limit=MAX_READS))}
+    return {"rows": latest_alerts(request.user, limit=MAX_READS)}

@@ -8,4 +8,4 @@ class AlertsConfig(AppConfig):
     verbose_name = _("Alerts")
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  (a saved rule resets the watched kinds' cache)
+        from . import metrics, services  # noqa: F401  (/metrics families; a saved rule resets the watched kinds' cache)

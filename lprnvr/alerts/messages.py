@@ -98,8 +98,9 @@ def encode(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def title(event: Event) -> str:
-    """One line, in the site's language (LANGUAGE_CODE): a worker has no user to take one from."""
+def title(event: Event, *, language: str | None = None) -> str:
+    """One line, in the site's language (LANGUAGE_CODE: a worker has no user to take one from), or
+    in `language` (a page's)."""
     read = event.read
     values = {
         "camera": event.camera.name if event.camera else "-",
@@ -108,7 +109,7 @@ def title(event: Event) -> str:
         "ours": read.get_our_verdict_display() if read else "",
         "subject": event.subject or "-",
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language or settings.LANGUAGE_CODE):
         template = TITLES.get(event.kind)
         return str(template) % values if template else str(event.get_kind_display())
 
