@@ -62,6 +62,9 @@ class CameraAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The admin builds this form from its fieldsets, which name the credential fields: Django would
+        # copy an empty box onto the row. The stored values are set aside here and kept in save().
+        self._stored = {field: getattr(self.instance, field) for field in CREDENTIAL_FIELDS}
         channel = media_status.channel_of(self.instance) if self.instance.pk else None
         if channel is not None:
             self.initial.setdefault("continuous", channel.continuous)
@@ -77,11 +80,13 @@ class CameraAdminForm(forms.ModelForm):
 
     def save(self, commit=True):
         camera = super().save(commit=False)
-        if self.cleaned_data.get("clear_credentials"):
-            camera.username = camera.password = camera.rtsp_url = camera.rtsp_substream_url = ""
         for field in CREDENTIAL_FIELDS:
             if self.cleaned_data.get(field):
                 setattr(camera, field, self.cleaned_data[field])
+            elif self.cleaned_data.get("clear_credentials"):
+                setattr(camera, field, "")
+            else:
+                setattr(camera, field, self._stored[field])  # an empty box keeps what is stored
         if commit:
             camera.save()
         return camera

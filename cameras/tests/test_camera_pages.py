@@ -113,6 +113,29 @@ def test_the_247_switch_on_the_camera_page_does_not_restart_the_stream(admin_cli
     assert camera.updated_at == before and camera.password == "cam-secret-1"
 
 
+def test_saving_the_camera_page_with_empty_credential_boxes_keeps_the_credentials(admin_client, recording_247):
+    camera, _segment = recording_247
+    camera.username, camera.rtsp_url = "operator", "rtsp://operator:cam-secret-1@127.0.0.1/stream1"
+    camera.save()
+    form = {
+        "name": "Renamed gate", "ip": camera.ip, "http_port": camera.http_port, "rtsp_port": camera.rtsp_port,
+        "brand": camera.brand, "channel": camera.channel, "is_active": "on", "continuous": "on",
+        "retention_days": "7", "username": "", "password": "", "rtsp_url": "", "rtsp_substream_url": "",
+    }  # fmt: skip
+    url = f"/admin/cameras/camera/{camera.pk}/change/"
+    assert admin_client.post(url, form, **HTML).status_code == 302
+    camera.refresh_from_db()
+    assert camera.name == "Renamed gate"
+    assert (camera.username, camera.password) == ("operator", "cam-secret-1")  # kept, not emptied
+    assert camera.rtsp_url.endswith("/stream1")
+    assert admin_client.post(url, {**form, "password": "new-secret-2"}, **HTML).status_code == 302
+    camera.refresh_from_db()
+    assert (camera.username, camera.password) == ("operator", "new-secret-2")
+    assert admin_client.post(url, {**form, "clear_credentials": "on"}, **HTML).status_code == 302
+    camera.refresh_from_db()
+    assert (camera.username, camera.password, camera.rtsp_url) == ("", "", "")
+
+
 # --- the camera asked now --------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_snapshot_from_the_rtsp_stream(admin_client, rtsp_server):  # noqa: F811
