@@ -1,14 +1,18 @@
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import APIException
 
 from cameras.models import Camera
 from lprnvr.admin import RestrictedAdminMixin
+from lprnvr.visibility import can_operate
 
-from . import status
+from . import services, status
 from .models import MediaChannel, Recording, Segment
 
 
@@ -68,6 +72,9 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         own = [
             path("live/", self.admin_site.admin_view(self.live_view), name="recordings_live"),
+            path(
+                "live/<int:camera_id>/record/", self.admin_site.admin_view(self.record_view), name="recordings_record"
+            ),
             path("player/", self.admin_site.admin_view(self.player_view), name="recordings_player"),
             path("timeline/", self.admin_site.admin_view(self.timeline_view), name="recordings_timeline"),
         ]
@@ -75,9 +82,41 @@ class RecordingAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def live_view(self, request):
         """Live grid of every camera this user may see (hls.js from npm, played from the signed URLs)."""
-        cameras = Camera.objects.visible_to(request.user).filter(is_active=True)
+        cameras = list(Camera.objects.visible_to(request.user).filter(is_active=True))
+        manageable = set(Camera.objects.manageable_by(request.user).values_list("pk", flat=True))
+        manageable = manageable if can_operate(request.user) else set()
+        recording = set(Recording.objects.active().filter(camera__in=cameras).values_list("camera_id", flat=True))
+        for camera in cameras:
+            camera.can_record = camera.pk in manageable
+            camera.is_recording_now = camera.pk in recording
         context = {**self.admin_site.each_context(request), "title": _("Live view"), "cameras": cameras}
         return TemplateResponse(request, "admin/recordings/live.html", context)
+
+    def record_view(self, request, camera_id: int):
+        """Start or stop recording a camera from the live grid (POST action=start|stop): the same
+        services and rule as POST/DELETE /api/nvr/record/<ip>; users on their cameras, never viewers."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not can_operate(request.user):
+            raise PermissionDenied
+        camera = Camera.objects.manageable_by(request.user).filter(pk=camera_id).first()
+        if camera is None:
+            raise Http404
+        action = request.POST.get("action")
+        try:
+            if action == "start":
+                services.start_recording(camera=camera, user=request.user, duration=None)
+                self.message_user(request, _("Recording %(camera)s.") % {"camera": camera.name}, messages.SUCCESS)
+            elif action == "stop":
+                if services.stop_recordings(camera=camera, user=request.user):
+                    self.message_user(request, _("Stopped recording %(camera)s.") % {"camera": camera.name})
+                else:
+                    self.message_user(request, _("No active recording on this camera."), messages.WARNING)
+            else:
+                return HttpResponseBadRequest(_("Unknown action."))
+        except APIException as exc:  # the service's own refusals (camera off, disk full...) in words
+            self.message_user(request, f"{camera.name}: {exc.detail}", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:recordings_live"))
 
     def player_view(self, request):
         """Recordings with a player, and export of any time range of a camera."""

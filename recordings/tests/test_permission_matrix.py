@@ -66,6 +66,8 @@ def world(make_user, settings, sample_mp4):
         "vod_segment_unassigned": f"{segments['rec_unassigned'].id}_0_0.ts",
         "assigned": assigned,
         "unassigned": unassigned,
+        "assigned_pk": assigned.pk,
+        "unassigned_pk": unassigned.pk,
         "users": users,
         "token": token,
         "export": export,
@@ -118,6 +120,11 @@ MATRIX = [
     ("get", "/admin/recordings/recording/live/", None, (LOGIN, 200, 200, 200)),
     ("get", "/admin/recordings/recording/player/", None, (LOGIN, 200, 200, 200)),
     ("get", "/admin/recordings/recording/timeline/", None, (LOGIN, 200, 200, 200)),
+    # Record / stop from the live grid: users and admins on their cameras (the API's rule), never viewers.
+    ("post", "/admin/recordings/recording/live/{assigned_pk}/record/", {"action": "stop"}, (LOGIN, 403, 302, 302)),
+    ("post", "/admin/recordings/recording/live/{unassigned_pk}/record/", {"action": "stop"}, (LOGIN, 403, 404, 302)),
+    ("post", "/admin/recordings/recording/live/{assigned_pk}/record/", {"action": "x"}, (LOGIN, 403, 400, 400)),
+    ("get", "/admin/recordings/recording/live/{assigned_pk}/record/", None, (LOGIN, 405, 405, 405)),
     # ... and nothing else.
     ("get", "/admin/recordings/", None, (LOGIN, 404, 404, 200)),
     # Rows the system writes: no add form; segments and media channels are never deleted here.
@@ -140,6 +147,6 @@ def test_matrix(world, role, method, path, body, expected):
         "channel": world["channel"],
     }
     names.update({k: world[k] for k in ("window", "at", "vod", "vod_unassigned", "vod_segment",
-                                        "vod_segment_unassigned")})  # fmt: skip
+                                        "vod_segment_unassigned", "assigned_pk", "unassigned_pk")})  # fmt: skip
     names["export"] = world["export"].format(**names)
     matrix.check(role, world["users"], method, path, body, expected, names)
