@@ -195,7 +195,10 @@ def export_argv(
 ) -> list[str]:
     """Join recording segments (concat demuxer list) into one MP4, moov first (fast start), no re-encoding."""
     # -ss before -i: with stream copy, seek to the keyframe at or before the start (never a broken first GOP).
-    seek = ["-ss", f"{start_offset:.3f}"] if start_offset > 0 else []
+    # The offset comes rounded to the millisecond (it travels in the segment's URL) and input seeking
+    # lands on the keyframe at or before it: 5 ms later, a keyframe at 1.000078 s is not missed for
+    # the one a GOP earlier (frames are 20 ms or more apart, keyframes a GOP apart).
+    seek = ["-ss", f"{start_offset + 0.005:.3f}"] if start_offset > 0 else []
     limit = ["-t", f"{duration:.3f}"] if duration is not None else []
     return [
         binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -253,7 +256,10 @@ def ts_remux_argv(path: Path, *, start_offset: float = 0, position: float = 0, b
     `start_offset`: cut at this keyframe time of the file (the first segment of a playlist);
     `position`: where the segment sits in the playlist, so timestamps run on across segments.
     """
-    seek = ["-ss", f"{start_offset:.3f}"] if start_offset > 0 else []
+    # The offset comes rounded to the millisecond (it travels in the segment's URL) and input seeking
+    # lands on the keyframe at or before it: 5 ms later, a keyframe at 1.000078 s is not missed for
+    # the one a GOP earlier (frames are 20 ms or more apart, keyframes a GOP apart).
+    seek = ["-ss", f"{start_offset + 0.005:.3f}"] if start_offset > 0 else []
     return [
         binary, "-nostdin", "-hide_banner", "-loglevel", "error",
         *seek, "-i", str(path), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
