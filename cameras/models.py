@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
+from lprnvr.jobs import BackgroundJob
 from lprnvr.redaction import redact as redact_url
 from lprnvr.visibility import AdminOnlyQuerySet
 
@@ -158,7 +159,7 @@ def expand_rtsp_template(
 
 
 # --------------------------------------------------------------------------------------- discovery
-class DiscoveryJob(models.Model):
+class DiscoveryJob(BackgroundJob):
     """One network scan an administrator asked for: its progress, counts, timings and per-host errors.
 
     Credentials travel to the worker encrypted in this row and are wiped when the job ends.
@@ -194,18 +195,13 @@ class DiscoveryJob(models.Model):
     streams_total = models.PositiveIntegerField(_("candidate streams"), default=0)
     streams_checked = models.PositiveIntegerField(_("streams checked"), default=0)
     streams_ok = models.PositiveIntegerField(_("working streams"), default=0)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     username = EncryptedTextField(_("username"), blank=True, default="")
     password = EncryptedTextField(_("password"), blank=True, default="")
     with_credentials = models.BooleanField(_("with credentials"), default=False)
     cache_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    error = models.TextField(_("error"), blank=True, default="")
     timings = models.JSONField(_("seconds per stage"), default=dict, blank=True)
     devices = models.ManyToManyField("DiscoveredDevice", related_name="jobs", blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     objects = AdminOnlyQuerySet.as_manager()
@@ -217,18 +213,6 @@ class DiscoveryJob(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.network_range} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if not self.started_at:
-            return None
-        from django.utils import timezone
-
-        return round(((self.finished_at or timezone.now()) - self.started_at).total_seconds(), 3)
 
 
 class DiscoveredDevice(models.Model):

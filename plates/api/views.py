@@ -24,10 +24,11 @@ from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
 from lprnvr.api import RestrictedViewSetMixin, choice_param, id_param
 
-from .. import backups, services
+from .. import services
 from ..clients import isapi
 from ..models import AnprCamera, ListType, Operation, Plate, PlateBackup, PlateJob, Source, Status
 from ..selectors import resolve_cameras_for
+from ..services import backups
 from . import serializers as s
 from .authentication import DigestAuthentication
 from .results import job_url, with_progress

@@ -301,9 +301,4 @@ def run_job_inline(job: PlateJob) -> PlateJob:
 
 def wait_for_job(job: PlateJob, timeout: float) -> PlateJob:
     """Poll the job's row until it finishes or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job.refresh_from_db()
-        if job.is_finished or time.monotonic() >= deadline:
-            return job
-        time.sleep(0.05)
+    return job.wait(timeout)
