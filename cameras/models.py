@@ -5,12 +5,17 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
 from lprnvr.jobs import BackgroundJob
 from lprnvr.redaction import redact as redact_url
 from lprnvr.visibility import AdminOnlyQuerySet
+
+from .sites import Direction, Gate, Site
+
+__all__ = ["Brand", "Camera", "Direction", "DiscoveredDevice", "DiscoveredStream", "DiscoveryJob", "Gate", "Site"]
 
 
 class Brand(models.TextChoices):
@@ -23,12 +28,14 @@ class Brand(models.TextChoices):
 
 class CameraQuerySet(models.QuerySet):
     def visible_to(self, user) -> CameraQuerySet:
-        """Cameras a user may see: all for admins, the assigned ones for everybody else."""
+        """Cameras a user may see: all for admins; for everybody else the cameras assigned to them,
+        and the lanes of the gates (and of every gate of the sites) assigned to them."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_admin:
             return self.all()
-        return self.filter(users=user)
+        # Subqueries, not joins: a camera reached several ways is still one row.
+        return self.filter(Q(pk__in=user.cameras.values("pk")) | Q(gate__in=Gate.objects.visible_to(user).values("pk")))
 
     def manageable_by(self, user) -> CameraQuerySet:
         """Cameras a user may act on (record, push plates): admins all, users assigned, viewers none."""
@@ -86,6 +93,11 @@ class Camera(models.Model):
     # Set instead of deleting a camera that has recorded video: never streamed or recorded again, off the
     # camera lists, its video kept until retention (see cameras.services.removal).
     retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+    # A lane of a gate: what reaches the gate (plate lists, visitor passes) reaches this camera.
+    gate = models.ForeignKey(
+        Gate, verbose_name=_("gate"), on_delete=models.SET_NULL, null=True, blank=True, related_name="lanes"
+    )
+    direction = models.CharField(_("direction"), max_length=5, choices=Direction.choices, default=Direction.BOTH)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

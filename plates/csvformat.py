@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from dataclasses import dataclass
 from datetime import date
 
 from django.utils.translation import gettext as _
@@ -95,3 +97,91 @@ def export_rows(rows):
     for plate, cameras in rows:
         values = [plate.number, plate.list_type, plate.valid_from or "", plate.valid_until or "", plate.owner]
         yield writer.writerow([csv_cell(v) for v in [*values, "; ".join(cameras)]])
+
+
+# --- Named lists: the plain form and the camera's own ---------------------------------------------
+
+PLAIN_HEADER = ["plate", "owner", "valid_from", "valid_until", "notes"]
+# The header the cameras export (and import back), REPORT §2.5.
+DEVICE_HEADER = [
+    "No.",
+    "Plate No.",
+    "Group(0 BlockList, 1 AllowList)",
+    "Effective Start Date (Format: YYYY-MM-DD, e.g., 2017-12-07)",
+    "Effective End Date (Format: YYYY-MM-DD, e.g., 2017-12-07)",
+]
+DEVICE_START, DEVICE_END = "2000-01-01", "2037-12-31"  # open ends, as a camera file must say them
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One plate of a list file: number (normalised), owner, notes, validity."""
+
+    number: str
+    owner: str = ""
+    notes: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
+    kind: str = ""  # a camera's effective list mixes allow and block; a named list's rows say none
+
+
+def parse_list_csv(data: bytes) -> tuple[list[ListRow], list[str]]:
+    """The rows of a list file, plain (`plate,owner,valid_from,valid_until,notes`) or as a camera
+    exports it (the columns are found by their header's words); and the cells that are no plate.
+    A plate twice keeps its first row. CsvError without a plate column."""
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+
+    def col(*words: str) -> int | None:
+        for i, h in enumerate(header):
+            if any(w in h for w in words):
+                return i
+        return None
+
+    plate_i = col("plate")
+    if plate_i is None:
+        raise CsvError(_("No plate column in the CSV header."))
+    owner_i, notes_i = col("owner"), col("notes")
+    start_i, end_i = col("start", "valid_from"), col("end", "valid_until")
+    rows: dict[str, ListRow] = {}
+    bad: list[str] = []
+
+    def cell(row, i):
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    for row in reader:
+        raw = cell(row, plate_i)
+        if not raw:
+            continue
+        number = isapi.normalise_plate(raw)
+        if not PLATE_CELL.match(number):
+            bad.append(raw)
+            continue
+        start, end = parse_date(cell(row, start_i)), parse_date(cell(row, end_i))
+        # A camera's "for ever" (2037-12-31, 5000-12-01) and "since ever" are open ends here.
+        start = None if start and start <= isapi.DEFAULT_START else start
+        end = None if end and end >= isapi.DEFAULT_END else end
+        rows.setdefault(number, ListRow(number, cell(row, owner_i)[:200], cell(row, notes_i), start, end))
+    return list(rows.values()), bad
+
+
+PLATE_CELL = re.compile(r"^[^\W_]{2,16}$")
+
+
+def list_rows_csv(rows, *, device: bool = False, kind: str = isapi.ALLOW):
+    """A list as CSV, streamed: plain (what `parse_list_csv` reads back), or in the camera's own
+    export format (`device`: its header, group by `kind`, open ends as the camera writes them)."""
+    writer = csv.writer(Echo(), lineterminator="\r\n" if device else "\n")
+    if device:
+        yield "\ufeff" + writer.writerow(DEVICE_HEADER)
+        for n, r in enumerate(rows, 1):
+            group = "1" if (r.kind or kind) == isapi.ALLOW else "0"
+            start = r.valid_from.isoformat() if r.valid_from else DEVICE_START
+            end = r.valid_until.isoformat() if r.valid_until else DEVICE_END
+            yield writer.writerow([n, r.number, group, start, end])
+        return
+    yield "\ufeff" + writer.writerow(PLAIN_HEADER)
+    for r in rows:
+        values = [r.number, r.owner, r.valid_from or "", r.valid_until or "", r.notes]
+        yield writer.writerow([csv_cell(v) for v in values])

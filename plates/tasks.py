@@ -55,3 +55,12 @@ def reads_retention_task() -> dict:
     from .services.reads import apply_reads_retention
 
     return apply_reads_retention()
+
+
+@shared_task(name="plates.schedule_tick")
+def schedule_tick_task() -> int | None:
+    """Beat, every minute: weekly schedules and visitor passes opening and closing."""
+    from .services import schedule
+
+    job = schedule.tick()
+    return job.pk if job else None

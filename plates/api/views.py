@@ -261,6 +261,26 @@ class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         """The drift found by the last sync (missing, unexpected, to remove, duplicates, mismatched)."""
         return Response(self.get_serializer(self.get_object()).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("layout", str, enum=["plain", "device"])], responses={(200, "text/csv"): str}
+    )
+    @action(detail=True, methods=["get"], url_path="export")
+    def export_csv(self, request, pk=None):
+        """The camera's effective list (what it must hold, from its own entries, lists and passes) as
+        CSV: plain, or in the cameras' own export format (`layout=device`, allow and block groups)."""
+        from django.http import StreamingHttpResponse
+
+        from ..csvformat import list_rows_csv
+        from ..services.imports import camera_rows
+
+        device = self.get_object()
+        as_device = choice_param(request, "layout", ["plain", "device"]) == "device"
+        response = StreamingHttpResponse(
+            list_rows_csv(camera_rows(device.camera), device=as_device), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="camera-{device.pk}-list.csv"'
+        return response
+
     @extend_schema(request=s.SyncSerializer, responses=_job_accepted)
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):

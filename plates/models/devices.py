@@ -45,6 +45,9 @@ class AnprCamera(models.Model):
     last_sync_error = models.TextField(_("last sync error"), blank=True, default="")
     drift = models.JSONField(_("drift"), default=dict, blank=True)
     plate_count = models.PositiveIntegerField(_("plates on the camera"), null=True, blank=True)
+    # Read once from the camera (`plateListNum`); None: unknown (not read yet, or the firmware does not say).
+    list_capacity = models.PositiveIntegerField(_("list capacity"), null=True, blank=True)
+    capacity_read_at = models.DateTimeField(_("capacity read"), null=True, blank=True)
     # The gate's overview camera(s): their footage is offered beside a read's (see PlateRead clips).
     overview_cameras = models.ManyToManyField(
         "cameras.Camera", verbose_name=_("overview cameras"), blank=True, related_name="overview_of"

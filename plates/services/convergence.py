@@ -20,6 +20,7 @@ from ..models import (
     PlateJobCamera,
     Source,
 )
+from .capacity import read_capacity_once
 from .devices import anpr_for, device_session
 from .jobs import sync_cameras
 from .operations import desired_for
@@ -51,6 +52,7 @@ def converge_camera(camera_id: int) -> PlateJob | None:
     device = anpr_for(camera)
     try:
         with device_session(camera, device) as client:
+            read_capacity_once(client, device)
             state = reconcile.group(client.list_all())
     except isapi.ISAPIError as exc:  # AuthBlocked included: left alone until the credentials change
         AnprCamera.objects.filter(pk=device.pk).update(last_sync_error=str(exc))

@@ -22,6 +22,7 @@ from ..models import (
     Source,
     Status,
 )
+from .capacity import ensure_within_capacity
 from .scope import anpr_capable, cameras_holding, ensure_anpr_capable, ensure_confined, ensure_may_confirm_wipe
 
 # --- Desired lists and jobs --------------------------------------------------------------------
@@ -46,7 +47,8 @@ def upsert_plates(numbers: list[str], *, user=None, defaults: dict | None = None
 
 
 def assign_plates(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
-    """Set plates as desired (or to remove) on cameras' lists: one statement, however many rows."""
+    """Set plates as desired (or to remove) on cameras' own lists (their implicit per-camera list,
+    `CameraPlate.direct`): one statement, however many rows."""
     AnprCamera.objects.bulk_create([AnprCamera(camera=c) for c in cameras], ignore_conflicts=True)
     if not cameras or not plates:
         return
@@ -55,17 +57,17 @@ def assign_plates(cameras: list[Camera], plates: list[Plate], desired: bool) -> 
     table = CameraPlate._meta.db_table
     if connection.vendor == "postgresql":
         source = (
-            "SELECT c.value::bigint, p.value::bigint, %s, %s FROM json_array_elements_text(%s::json) c "
+            "SELECT c.value::bigint, p.value::bigint, %s, %s, %s FROM json_array_elements_text(%s::json) c "
             "CROSS JOIN json_array_elements_text(%s::json) p WHERE true"
         )
     else:  # SQLite (JSON1 is built in)
-        source = "SELECT c.value, p.value, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
+        source = "SELECT c.value, p.value, %s, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (camera_id, plate_id, desired, updated_at) {source} "
+            f"INSERT INTO {table} (camera_id, plate_id, desired, direct, updated_at) {source} "
             "ON CONFLICT (camera_id, plate_id) DO UPDATE "
-            "SET desired = excluded.desired, updated_at = excluded.updated_at",
-            [desired, timezone.now(), camera_ids, plate_ids],
+            "SET desired = excluded.desired, direct = excluded.direct, updated_at = excluded.updated_at",
+            [desired, desired, timezone.now(), camera_ids, plate_ids],
         )
 
 
@@ -155,6 +157,8 @@ def push_plates(
     plates = upsert_plates(numbers, user=user, defaults=defaults)
     Plate.objects.filter(pk__in=[p.pk for p in plates], delete_requested=True).update(delete_requested=False)
     assign_plates(cameras, plates, desired=True)
+    if source != Source.LEGACY:  # the legacy doors' answers stay as they were: the camera refuses then
+        ensure_within_capacity([c.pk for c in cameras])
     return create_job(
         operation=Operation.ADD,
         cameras=cameras,
@@ -193,6 +197,12 @@ def update_plate(*, plate: Plate, changes: dict, user=None, source: str = Source
         if name in PLATE_FIELDS:
             setattr(plate, name, value)
     plate.save()
+    # Where named lists reach the plate too, the camera's window is derived again with the new row.
+    from .derivation import derive_cameras
+
+    derive_cameras(
+        list(CameraPlate.objects.filter(plate=plate).exclude(derived_type="").values_list("camera_id", flat=True))
+    )
     holding = Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True)
     cameras = list(anpr_capable(holding))
     return push_plates(cameras=cameras, numbers=[plate.number], user=user, source=source) if cameras else None

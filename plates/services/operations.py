@@ -25,6 +25,7 @@ from ..models import (
     Source,
     Status,
 )
+from .capacity import read_capacity_once
 from .progress import JobItems
 
 
@@ -52,13 +53,21 @@ def check_wipe(camera: Camera | str, *, removing: int, holding: int, params: dic
         )
 
 
-def specs_for(numbers: list[str], plates: QuerySet | None = None) -> list[isapi.PlateSpec]:
+def specs_for(
+    numbers: list[str], plates: QuerySet | None = None, camera: Camera | None = None
+) -> list[isapi.PlateSpec]:
     """Our list type and validity for these plates (`plates`: the same numbers as a subquery, cheaper
-    than a parameter per plate for a big job)."""
+    than a parameter per plate for a big job); on `camera`, what named lists derived for it wins."""
     rows = Plate.objects.filter(number__in=numbers if plates is None else plates).values_list(
         "number", "list_type", "valid_from", "valid_until"
     )
     specs = {row[0]: isapi.PlateSpec(*row) for row in rows}
+    if camera is not None:
+        derived = CameraPlate.objects.filter(camera=camera, plate__number__in=list(specs)).exclude(derived_type="")
+        for number, kind, start, end in derived.values_list(
+            "plate__number", "derived_type", "derived_from", "derived_until"
+        ):
+            specs[number] = isapi.PlateSpec(number, kind, start, end)
     return [specs.get(n) or isapi.PlateSpec(n) for n in numbers]
 
 
@@ -67,7 +76,8 @@ def open_plates(items: JobItems) -> list[str]:
 
 
 def _handle_add(client, jc, job, camera, device, items: JobItems) -> None:
-    specs = specs_for(open_plates(items), items.open().values("plate"))
+    read_capacity_once(client, device)
+    specs = specs_for(open_plates(items), items.open().values("plate"), camera=camera)
     reconcile.ensure_present(client, specs, items.report, search_each_max=settings.PLATES_SEARCH_EACH_MAX)
 
 
@@ -79,7 +89,7 @@ def _handle_delete(client, jc, job, camera, device, items: JobItems) -> None:
 
 def _handle_rename(client, jc, job, camera, device, items: JobItems) -> None:
     for old, new in list(items.open().values_list("plate", "new_plate")):
-        (fallback,) = specs_for([new])
+        (fallback,) = specs_for([new], camera=camera)
         try:
             reconcile.rename(client, old, new, fallback, items.report)
         except isapi.TransientError:
@@ -105,13 +115,14 @@ def drop_confirmed_removals(camera: Camera, items: JobItems) -> None:
 
 def desired_for(camera: Camera) -> tuple[dict[str, isapi.PlateSpec], set[str]]:
     rows = CameraPlate.objects.filter(camera=camera).select_related("plate")
-    desired = {r.plate.number: r.plate.spec() for r in rows if r.desired}
+    desired = {r.plate.number: r.spec() for r in rows if r.desired}
     removals = {r.plate.number for r in rows if not r.desired}
     return desired, removals
 
 
 def _handle_sync(client, jc, job, camera, device, items: JobItems) -> None:
     params = job.params or {}
+    read_capacity_once(client, device)
     state = reconcile.group(client.list_all())
     desired, removals = desired_for(camera)
     report = reconcile.drift(desired, removals, state)
