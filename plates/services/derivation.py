@@ -12,13 +12,14 @@ job across the cameras whose lines changed.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -130,7 +131,7 @@ def derive_cameras(camera_ids: list[int], now: datetime | None = None) -> set[in
         )
     }
     now = timezone.now()
-    upserts: list[CameraPlate] = []
+    upserts: list[tuple] = []  # (camera, plate, direct, kind, from, until)
     removals: list[int] = []
     plain: list[int] = []  # direct lines no list reaches any more: back to the plate's own spec
     changed: set[int] = set()
@@ -144,31 +145,15 @@ def derive_cameras(camera_ids: list[int], now: datetime | None = None) -> set[in
             if row and row[3] and (row[5], row[6], row[7]) == (target.kind, target.valid_from, target.valid_until):
                 continue
             changed.add(camera_id)
-            upserts.append(
-                CameraPlate(
-                    camera_id=camera_id,
-                    plate_id=plate_id,
-                    desired=True,
-                    direct=is_direct,
-                    derived_type=target.kind,
-                    derived_from=target.valid_from,
-                    derived_until=target.valid_until,
-                    updated_at=now,
-                )
-            )
+            upserts.append((camera_id, plate_id, is_direct, target.kind, target.valid_from, target.valid_until))
         for plate_id, row in lines.items():
             if plate_id in windows or not row[5]:
                 continue
             changed.add(camera_id)
             (plain if row[3] and row[4] else removals).append(row[0])
     with transaction.atomic():
-        CameraPlate.objects.bulk_create(
-            upserts,
-            batch_size=5000,
-            update_conflicts=True,
-            unique_fields=["camera", "plate"],
-            update_fields=["desired", "direct", "derived_type", "derived_from", "derived_until", "updated_at"],
-        )
+        for start in range(0, len(upserts), 50_000):
+            upsert_lines(upserts[start : start + 50_000], now)
         for start in range(0, len(removals), 10_000):
             CameraPlate.objects.filter(pk__in=removals[start : start + 10_000]).update(
                 desired=False, derived_type="", derived_from=None, derived_until=None, updated_at=now
@@ -178,6 +163,42 @@ def derive_cameras(camera_ids: list[int], now: datetime | None = None) -> set[in
                 derived_type="", derived_from=None, derived_until=None, updated_at=now
             )
     return changed
+
+
+def upsert_lines(lines: list[tuple], now: datetime) -> None:
+    """Write derived lines (camera, plate, direct, kind, from, until) as desired: on PostgreSQL one
+    INSERT ... SELECT over a JSON parameter (no model instance, no parameter per value)."""
+    if not lines:
+        return
+    if connection.vendor != "postgresql":
+        CameraPlate.objects.bulk_create(
+            [
+                CameraPlate(
+                    camera_id=c, plate_id=p, desired=True, direct=d, derived_type=k, derived_from=a,
+                    derived_until=b, updated_at=now,
+                )
+                for c, p, d, k, a, b in lines
+            ],
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["camera", "plate"],
+            update_fields=["desired", "direct", "derived_type", "derived_from", "derived_until", "updated_at"],
+        )  # fmt: skip
+        return
+    data = json.dumps(
+        [[c, p, d, k, a.isoformat() if a else None, b.isoformat() if b else None] for c, p, d, k, a, b in lines]
+    )
+    table = CameraPlate._meta.db_table  # ours; the lines go in as a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (camera_id, plate_id, desired, direct, derived_type, derived_from, "  # noqa: S608
+            "derived_until, updated_at) SELECT (x->>0)::bigint, (x->>1)::bigint, true, (x->>2)::boolean, x->>3, "
+            "(x->>4)::date, (x->>5)::date, %s FROM json_array_elements(%s::json) x "
+            "ON CONFLICT (camera_id, plate_id) DO UPDATE SET desired = true, direct = excluded.direct, "
+            "derived_type = excluded.derived_type, derived_from = excluded.derived_from, "
+            "derived_until = excluded.derived_until, updated_at = excluded.updated_at",
+            [now, data],
+        )
 
 
 def cameras_on_gates(gate_ids) -> list[int]:

@@ -6,7 +6,10 @@ through `client` (inside the runner's device session) and reports per-plate outc
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -203,7 +206,23 @@ def adopt_unexpected(camera: Camera, jc: PlateJobCamera, job: PlateJob, records:
 
 def add_items(jc: PlateJobCamera, wanted: list[tuple[str, str]]) -> None:
     """Per-plate rows for work found while running (a converge's drift); an attempt after a retry
-    finds the rows the first one made and adds none twice."""
+    finds the rows the first one made and adds none twice. On PostgreSQL one INSERT ... SELECT over
+    a JSON parameter (a schedule boundary or a list change adds thousands per camera)."""
+    if not wanted:
+        return
+    if connection.vendor == "postgresql":
+        table = PlateJobItem._meta.db_table  # ours; the rows go in as a parameter
+        data = json.dumps([{"action": a, "plate": p} for a, p in wanted])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (job_camera_id, action, plate, new_plate, status, attempts, last_error, detail) "  # noqa: S608
+                "SELECT %s, i.action, i.plate, '', %s, %s, '', '' "
+                "FROM json_to_recordset(%s::json) AS i(action text, plate text) "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} x WHERE x.job_camera_id = %s "
+                "AND x.action = i.action AND x.plate = i.plate)",
+                [jc.pk, Status.RUNNING, jc.attempts, data, jc.pk],
+            )
+        return
     have = set(PlateJobItem.objects.filter(job_camera=jc).values_list("action", "plate"))
     PlateJobItem.objects.bulk_create(
         [
