@@ -14,6 +14,7 @@ from cameras.models import Camera
 from ..models import (
     AnprCamera,
     CameraPlate,
+    ListEntry,
     Operation,
     Plate,
     PlateJob,
@@ -21,6 +22,7 @@ from ..models import (
     PlateJobItem,
     Source,
     Status,
+    VisitorPass,
 )
 from .capacity import ensure_within_capacity
 from .scope import anpr_capable, cameras_holding, ensure_anpr_capable, ensure_confined, ensure_may_confirm_wipe
@@ -215,6 +217,9 @@ def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -
     Plates on no camera's list are deleted at once (None is returned when that is all of them)."""
     numbers = [p.number for p in plates]
     ensure_confined(user=user, numbers=numbers)
+    # A deleted plate leaves every named list and pass too (else the next derivation puts it back).
+    ListEntry.objects.filter(plate__in=plates).delete()
+    VisitorPass.objects.filter(plate__in=plates).delete()
     # Lines on cameras that cannot hold plates were never sent there (rows from before the rule): gone now.
     CameraPlate.objects.filter(plate__in=plates).exclude(camera__in=anpr_capable(Camera.objects.all())).delete()
     held = set(CameraPlate.objects.filter(plate__in=plates).values_list("plate_id", flat=True))

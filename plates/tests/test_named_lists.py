@@ -184,3 +184,16 @@ def test_the_api_lays_out_a_gate_and_puts_a_list_on_it(celery_worker, doubles, m
     job = PlateJob.objects.order_by("-pk").first()
     assert services.wait_for_job(job, 30).status == "succeeded"
     assert exit_.plates() == [] and sorted(entry.plates()) == ["CTR001", "CTR002"]
+
+
+def test_a_deleted_plate_leaves_its_lists(site):
+    entry_cam = site["cameras"][0]
+    residents = lists.create_list(name="Residents", kind=ListType.ALLOW)
+    lists.assign_list(plate_list=residents, cameras=[entry_cam])
+    lists.put_on_list(plate_list=residents, entries=[lists.EntrySpec("DEL001"), lists.EntrySpec("KEEP01")])
+    from plates.models import Plate
+
+    services.delete_plates(plates=[Plate.objects.get(number="DEL001")])
+    assert list(residents.entries.values_list("plate__number", flat=True)) == ["KEEP01"]
+    lists.put_on_list(plate_list=residents, entries=[lists.EntrySpec("KEEP02")])  # a later change
+    assert lines(entry_cam)["DEL001"][0] is False  # still to be taken off, never put back
