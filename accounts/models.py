@@ -47,6 +47,20 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Cameras this account may see. Administrators see every camera."),
     )
+    gates = models.ManyToManyField(
+        "cameras.Gate",
+        verbose_name=_("gates"),
+        related_name="users",
+        blank=True,
+        help_text=_("Gates whose cameras (lanes) this account may see, as if each were assigned."),
+    )
+    sites = models.ManyToManyField(
+        "cameras.Site",
+        verbose_name=_("sites"),
+        related_name="users",
+        blank=True,
+        help_text=_("Sites whose every gate this account may see."),
+    )
 
     legacy_digest = models.BooleanField(
         _("legacy HTTP Digest"),

@@ -23,6 +23,15 @@ It prints, per run and as the median of the runs:
   per request): a sample of plates on one camera is timed and extrapolated to the whole job.
 
 Traffic goes only to 127.0.0.1. The cameras and jobs it creates are deleted at the end.
+
+`--scenario list`: the plates are a named list (written before the clock starts, as an operator's
+list already is); the timed call assigns it to a gate whose lanes are the cameras
+(`lists.assign_list`: derivation of every camera's lines + one converge job). `--scenario schedule`:
+the list carries a weekly window and is assigned already; the timed call is the beat at the moment the
+window opens (`schedule.tick(now=...)`), which flips the plates onto every camera. The issue's figures:
+
+    python bench/plates_push.py --scenario list --plates 10000 --cameras 32 --latency 0.02
+    python bench/plates_push.py --scenario schedule --plates 1000 --cameras 32 --latency 0.02
 """
 
 from __future__ import annotations
@@ -117,6 +126,49 @@ def postgres_cpu() -> dict[int, float]:
     return out
 
 
+def scenario_push(cameras, numbers, index):
+    from plates import services
+
+    return lambda: services.push_plates(cameras=cameras, numbers=numbers)
+
+
+def bench_list(cameras, numbers, index, schedule=None):
+    """A named list of these plates, and a gate whose lanes are the cameras (untimed set-up)."""
+    from cameras.models import Camera, Gate, Site
+    from plates.services import lists
+
+    gate = Gate.objects.create(site=Site.objects.create(name=f"bench-{index}", time_zone="UTC"), name="gate")
+    Camera.objects.filter(pk__in=[c.pk for c in cameras]).update(gate=gate)
+    plate_list = lists.create_list(name=f"bench-{index}", kind="allow")
+    if schedule:
+        plate_list.schedule = schedule
+        plate_list.save()
+    lists.put_on_list(plate_list=plate_list, entries=[lists.EntrySpec(n) for n in numbers])
+    return plate_list, gate
+
+
+def scenario_list(cameras, numbers, index):
+    from plates.services import lists
+
+    plate_list, gate = bench_list(cameras, numbers, index)
+    return lambda: lists.assign_list(plate_list=plate_list, gates=[gate])
+
+
+def scenario_schedule(cameras, numbers, index):
+    from datetime import UTC, datetime
+
+    from plates.services import lists, schedule
+
+    window = [{"days": [0], "start": "07:00", "end": "19:00"}]  # Monday 07:00-19:00 UTC
+    plate_list, gate = bench_list(cameras, numbers, index, schedule=window)
+    lists.assign_list(plate_list=plate_list, gates=[gate])
+    schedule.tick(now=datetime(2030, 1, 7, 6, 59, tzinfo=UTC))  # closed: nothing on the cameras
+    return lambda: schedule.tick(now=datetime(2030, 1, 7, 7, 0, tzinfo=UTC))
+
+
+SCENARIOS = {"push": scenario_push, "list": scenario_list, "schedule": scenario_schedule}
+
+
 def push_once(args, workers, index: int) -> dict:
     """One timed push of args.plates plates to args.cameras fresh camera doubles."""
     from django.db import transaction
@@ -141,9 +193,11 @@ def push_once(args, workers, index: int) -> dict:
         cpu_before = {p.pid: cpu_seconds(p.pid) for p in procs}
         machine_before = machine_busy()
         pg_before = postgres_cpu()
+        prepare = SCENARIOS[args.scenario]
+        timed = prepare(cameras, numbers, index)
         start = time.perf_counter()
         with transaction.atomic():
-            job = services.push_plates(cameras=cameras, numbers=numbers)
+            job = timed()
         created = time.perf_counter() - start
         job = services.wait_for_job(job, 600)
         wall = time.perf_counter() - start
@@ -179,12 +233,18 @@ def push_once(args, workers, index: int) -> dict:
         if job is not None:
             job.delete()
         Camera.objects.filter(pk__in=[c.pk for c in cameras]).delete()
+        from cameras.models import Site
+        from plates.models import PlateList
+
+        PlateList.objects.filter(name__startswith="bench-").delete()
+        Site.objects.filter(name__startswith="bench-").delete()
         doubles.stdin.close()
         doubles.wait(timeout=30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="push")
     parser.add_argument("--plates", type=int, default=1000)
     parser.add_argument("--cameras", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.02)

@@ -5,11 +5,17 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
+from lprnvr.jobs import BackgroundJob
 from lprnvr.redaction import redact as redact_url
 from lprnvr.visibility import AdminOnlyQuerySet
+
+from .sites import Direction, Gate, Site
+
+__all__ = ["Brand", "Camera", "Direction", "DiscoveredDevice", "DiscoveredStream", "DiscoveryJob", "Gate", "Site"]
 
 
 class Brand(models.TextChoices):
@@ -22,12 +28,14 @@ class Brand(models.TextChoices):
 
 class CameraQuerySet(models.QuerySet):
     def visible_to(self, user) -> CameraQuerySet:
-        """Cameras a user may see: all for admins, the assigned ones for everybody else."""
+        """Cameras a user may see: all for admins; for everybody else the cameras assigned to them,
+        and the lanes of the gates (and of every gate of the sites) assigned to them."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_admin:
             return self.all()
-        return self.filter(users=user)
+        # Subqueries, not joins: a camera reached several ways is still one row.
+        return self.filter(Q(pk__in=user.cameras.values("pk")) | Q(gate__in=Gate.objects.visible_to(user).values("pk")))
 
     def manageable_by(self, user) -> CameraQuerySet:
         """Cameras a user may act on (record, push plates): admins all, users assigned, viewers none."""
@@ -85,6 +93,11 @@ class Camera(models.Model):
     # Set instead of deleting a camera that has recorded video: never streamed or recorded again, off the
     # camera lists, its video kept until retention (see cameras.services.removal).
     retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+    # A lane of a gate: what reaches the gate (plate lists, visitor passes) reaches this camera.
+    gate = models.ForeignKey(
+        Gate, verbose_name=_("gate"), on_delete=models.SET_NULL, null=True, blank=True, related_name="lanes"
+    )
+    direction = models.CharField(_("direction"), max_length=5, choices=Direction.choices, default=Direction.BOTH)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -158,7 +171,7 @@ def expand_rtsp_template(
 
 
 # --------------------------------------------------------------------------------------- discovery
-class DiscoveryJob(models.Model):
+class DiscoveryJob(BackgroundJob):
     """One network scan an administrator asked for: its progress, counts, timings and per-host errors.
 
     Credentials travel to the worker encrypted in this row and are wiped when the job ends.
@@ -194,18 +207,13 @@ class DiscoveryJob(models.Model):
     streams_total = models.PositiveIntegerField(_("candidate streams"), default=0)
     streams_checked = models.PositiveIntegerField(_("streams checked"), default=0)
     streams_ok = models.PositiveIntegerField(_("working streams"), default=0)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     username = EncryptedTextField(_("username"), blank=True, default="")
     password = EncryptedTextField(_("password"), blank=True, default="")
     with_credentials = models.BooleanField(_("with credentials"), default=False)
     cache_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    error = models.TextField(_("error"), blank=True, default="")
     timings = models.JSONField(_("seconds per stage"), default=dict, blank=True)
     devices = models.ManyToManyField("DiscoveredDevice", related_name="jobs", blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     objects = AdminOnlyQuerySet.as_manager()
@@ -217,18 +225,6 @@ class DiscoveryJob(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.network_range} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if not self.started_at:
-            return None
-        from django.utils import timezone
-
-        return round(((self.finished_at or timezone.now()) - self.started_at).total_seconds(), 3)
 
 
 class DiscoveredDevice(models.Model):

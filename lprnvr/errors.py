@@ -59,6 +59,15 @@ class InsufficientStorage(exceptions.APIException):
     default_code = "insufficient_storage"
 
 
+class InputRefused(Exception):
+    """A service refusing a request for a reason that belongs to one input field (a list over a
+    camera's capacity...): answered as a 400 naming `field`, with one line per reason."""
+
+    def __init__(self, message: str, *, field: str, reasons: list[str]):
+        super().__init__(message)
+        self.field, self.reasons = field, list(reasons)
+
+
 class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = gettext_lazy("The request conflicts with the current state.")
@@ -85,6 +94,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, OutOfScope):
         fields = {"cameras": exc.cameras} if exc.cameras else None
         return Response(error_body(403, str(exc), "out_of_scope", fields), status=403)
+    if isinstance(exc, InputRefused):
+        return Response(error_body(400, str(exc), "invalid", {exc.field: exc.reasons}), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -324,6 +324,9 @@ PLATES_CAMERA_LEASE = env.int("PLATES_CAMERA_LEASE", default=900)
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE["plates-converge"] = {"task": "plates.converge_all", "schedule": PLATES_CONVERGE_INTERVAL}
+# Weekly schedules and visitor passes: the server flips what the firmware's date fields cannot say.
+PLATES_SCHEDULE_TICK = env.float("PLATES_SCHEDULE_TICK", default=60.0)
+CELERY_BEAT_SCHEDULE["plates-schedule-tick"] = {"task": "plates.schedule_tick", "schedule": PLATES_SCHEDULE_TICK}
 CELERY_BEAT_SCHEDULE["plates-backup"] = {
     "task": "plates.backup_all",
     "schedule": crontab(hour=PLATES_BACKUP_HOUR, minute=0),
@@ -396,6 +399,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "PlateWorkStatusEnum": "plates.models.Status",
         "PlateReadSourceEnum": "plates.models.ReadSource",
         "SourceEnum": "plates.models.Source",
+        "ListTypeEnum": "plates.models.ListType",
+        "LaneDirectionEnum": "cameras.models.Direction",
     }
 )
 # Device credentials never reach a log line (runserver request lines, URLs quoted in messages).

@@ -32,7 +32,7 @@ def converge_all_task() -> int:
 
 @shared_task(name="plates.backup_camera", acks_late=True)
 def backup_camera_task(camera_id: int) -> int | None:
-    from . import backups
+    from .services import backups
 
     backup = backups.backup_camera_by_id(camera_id)
     return backup.pk if backup else None
@@ -41,7 +41,7 @@ def backup_camera_task(camera_id: int) -> int | None:
 @shared_task(name="plates.backup_all")
 def backup_all_task() -> int:
     """Beat, daily: back up every ANPR camera's list (one task per camera)."""
-    from . import backups
+    from .services import backups
 
     ids = backups.anpr_camera_ids()
     for camera_id in ids:
@@ -55,3 +55,12 @@ def reads_retention_task() -> dict:
     from .services.reads import apply_reads_retention
 
     return apply_reads_retention()
+
+
+@shared_task(name="plates.schedule_tick")
+def schedule_tick_task() -> int | None:
+    """Beat, every minute: weekly schedules and visitor passes opening and closing."""
+    from .services import schedule
+
+    job = schedule.tick()
+    return job.pk if job else None

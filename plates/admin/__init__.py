@@ -8,6 +8,7 @@ from .devices import AnprCameraAdmin
 from .events import AnprEventSourceAdmin
 from .forms import CamerasForm, ImportForm
 from .jobs import PlateJobAdmin, PlateJobCameraAdmin
+from .lists import GateAdmin, PlateListAdmin, SiteAdmin, VisitorPassAdmin
 from .plates import CameraPlateInline, PlateAdmin, job_links
 from .reads import PlateReadAdmin
 
@@ -16,11 +17,15 @@ __all__ = [
     "AnprEventSourceAdmin",
     "CameraPlateInline",
     "CamerasForm",
+    "GateAdmin",
     "ImportForm",
     "PlateAdmin",
     "PlateBackupAdmin",
     "PlateJobAdmin",
     "PlateJobCameraAdmin",
+    "PlateListAdmin",
     "PlateReadAdmin",
+    "SiteAdmin",
+    "VisitorPassAdmin",
     "job_links",
 ]

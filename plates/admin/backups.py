@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from lprnvr.admin import RestrictedAdminMixin
 from lprnvr.visibility import OutOfScope, is_admin
 
-from .. import backups
 from ..models import PlateBackup, Source
+from ..services import backups
 from .plates import job_links
 
 

@@ -17,7 +17,7 @@ from cameras.models import Camera
 from lprnvr.admin import RestrictedAdminMixin
 from lprnvr.visibility import OutOfScope, is_admin
 
-from .. import backups, services
+from .. import services
 from ..clients import isapi
 from ..models import (
     AnprCamera,
@@ -25,6 +25,7 @@ from ..models import (
     PlateJob,
     Source,
 )
+from ..services import backups
 from .words import drift_labels
 
 DRIFT_SHOWN = 50  # plates listed per kind of drift on a camera's page; the rest is counted

@@ -21,12 +21,13 @@ from django.utils.translation import ngettext
 from lprnvr.admin import RestrictedAdminMixin, RestrictedInlineMixin
 from lprnvr.visibility import OutOfScope
 
-from .. import backups, services
+from .. import csvformat, services
 from ..models import (
     CameraPlate,
     Plate,
     Source,
 )
+from ..services import backups
 from .filters import CameraFilter, OwnerFilter, ValidityFilter
 from .forms import CamerasForm, ImportForm
 
@@ -240,7 +241,7 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             (plate, [line.camera.name or line.camera.address for line in plate.held_all])
             for plate in plates.iterator(chunk_size=2000)
         )
-        response = StreamingHttpResponse(backups.export_rows(rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csvformat.export_rows(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="plates.csv"'
         return response
 
@@ -250,8 +251,8 @@ class PlateAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             if form.is_valid():
                 data = form.cleaned_data["file"].read()
                 try:
-                    specs = backups.parse_device_csv(data, default_list_type=form.cleaned_data["list_type"])
-                except (backups.BackupError, UnicodeDecodeError) as exc:
+                    specs = csvformat.parse_device_csv(data, default_list_type=form.cleaned_data["list_type"])
+                except (csvformat.CsvError, UnicodeDecodeError) as exc:
                     form.add_error("file", str(exc))
                 else:
                     return self._import(request, form, specs)

@@ -35,8 +35,8 @@ from cameras.models import Camera
 from lprnvr.api import RestrictedViewSetMixin, absolute_url, as_id
 from recordings.api.ranged import ranged_file_response
 
-from ..backups import Echo, csv_cell
 from ..clients.isapi import normalise_plate
+from ..csvformat import Echo, csv_cell
 from ..models import CameraVerdict, OurVerdict, PlateRead, ReadSource, plate_key
 from ..services import reads as read_services
 

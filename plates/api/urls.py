@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import events, legacy, reads, views
+from . import events, legacy, lists, reads, views
 
 app_name = "plates"
 
@@ -10,6 +10,10 @@ router.register("jobs", views.JobViewSet, basename="job")
 router.register("cameras", views.AnprCameraViewSet, basename="camera")
 router.register("backups", views.BackupViewSet, basename="backup")
 router.register("reads", reads.PlateReadViewSet, basename="read")
+router.register("sites", lists.SiteViewSet, basename="site")
+router.register("gates", lists.GateViewSet, basename="gate")
+router.register("lists", lists.PlateListViewSet, basename="list")
+router.register("passes", lists.VisitorPassViewSet, basename="pass")
 router.register("", views.PlateViewSet, basename="plate")
 
 urlpatterns = [

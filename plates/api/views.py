@@ -24,10 +24,11 @@ from accounts.authentication import RevocableJWTAuthentication
 from cameras.models import Camera
 from lprnvr.api import RestrictedViewSetMixin, choice_param, id_param
 
-from .. import backups, services
+from .. import services
 from ..clients import isapi
 from ..models import AnprCamera, ListType, Operation, Plate, PlateBackup, PlateJob, Source, Status
 from ..selectors import resolve_cameras_for
+from ..services import backups
 from . import serializers as s
 from .authentication import DigestAuthentication
 from .results import job_url, with_progress
@@ -259,6 +260,26 @@ class AnprCameraViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def drift(self, request, pk=None):
         """The drift found by the last sync (missing, unexpected, to remove, duplicates, mismatched)."""
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("layout", str, enum=["plain", "device"])], responses={(200, "text/csv"): str}
+    )
+    @action(detail=True, methods=["get"], url_path="export")
+    def export_csv(self, request, pk=None):
+        """The camera's effective list (what it must hold, from its own entries, lists and passes) as
+        CSV: plain, or in the cameras' own export format (`layout=device`, allow and block groups)."""
+        from django.http import StreamingHttpResponse
+
+        from ..csvformat import list_rows_csv
+        from ..services.imports import camera_rows
+
+        device = self.get_object()
+        as_device = choice_param(request, "layout", ["plain", "device"]) == "device"
+        response = StreamingHttpResponse(
+            list_rows_csv(camera_rows(device.camera), device=as_device), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="camera-{device.pk}-list.csv"'
+        return response
 
     @extend_schema(request=s.SyncSerializer, responses=_job_accepted)
     @action(detail=True, methods=["post"])

@@ -380,6 +380,25 @@ class ISAPIClient(device_isapi.ISAPIClient):
             body = {"deleteAllEnabled": False, "CompoundCond": {"plateColor": "", "licensePlate": plate}}
             self._expect_ok(self.request("PUT", path, json_body=body))
 
+    # -- capacity --
+
+    def list_capacity(self) -> int | None:
+        """How many plates the camera's list can hold (`plateListNum` in the traffic capabilities),
+        or None where the firmware does not say (notSupport, no such element)."""
+        try:
+            response = self.request("GET", "/ISAPI/Traffic/capabilities")
+        except NotSupported:
+            return None
+        except PermanentError as exc:
+            if exc.http_status in (403, 404):
+                return None
+            raise
+        root = _xml(response.content)
+        if root is None:
+            return None
+        value = _int(_find_text(root, "plateListNum"))
+        return value if value and value > 0 else None
+
     # -- backup --
 
     def export_csv(self) -> bytes:

@@ -10,6 +10,7 @@ One module per concept: `lists` (plates, desired lists), `jobs`, `devices` (ANPR
 Everything is importable from here.
 """
 
+from .access import ListAssignment, ListEntry, PlateList, VisitorPass
 from .devices import AnprCamera, DefaultCameraCredentials, PlateBackup
 from .digest import DigestCredential, DigestNonce
 from .events import AnprEventSource, EventMode, EventState, RefusedPush
@@ -40,6 +41,8 @@ __all__ = [
     "DigestNonce",
     "EventMode",
     "EventState",
+    "ListAssignment",
+    "ListEntry",
     "ListType",
     "Operation",
     "OurVerdict",
@@ -50,12 +53,14 @@ __all__ = [
     "PlateJobItem",
     "PlateJobItemQuerySet",
     "PlateJobQuerySet",
+    "PlateList",
     "PlateQuerySet",
     "PlateRead",
     "ReadSource",
     "RefusedPush",
     "Source",
     "Status",
+    "VisitorPass",
     "clean_plate",
     "is_flagged",
     "plate_key",

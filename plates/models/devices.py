@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lprnvr.fields import EncryptedTextField
 from lprnvr.visibility import CameraScopedQuerySet
 
-from ..clients.isapi import FAMILY_A, FAMILY_B
+from ..clients.isapi import FAMILY_A, FAMILY_B, BadCredentials
 from .jobs import Source
 
 
@@ -41,6 +45,9 @@ class AnprCamera(models.Model):
     last_sync_error = models.TextField(_("last sync error"), blank=True, default="")
     drift = models.JSONField(_("drift"), default=dict, blank=True)
     plate_count = models.PositiveIntegerField(_("plates on the camera"), null=True, blank=True)
+    # Read once from the camera (`plateListNum`); None: unknown (not read yet, or the firmware does not say).
+    list_capacity = models.PositiveIntegerField(_("list capacity"), null=True, blank=True)
+    capacity_read_at = models.DateTimeField(_("capacity read"), null=True, blank=True)
     # The gate's overview camera(s): their footage is offered beside a read's (see PlateRead clips).
     overview_cameras = models.ManyToManyField(
         "cameras.Camera", verbose_name=_("overview cameras"), blank=True, related_name="overview_of"
@@ -61,6 +68,74 @@ class AnprCamera(models.Model):
     @property
     def has_drift(self) -> bool:
         return bool(self.drift.get("missing") or self.drift.get("unexpected") or self.drift.get("duplicates"))
+
+    # --- Refused credentials and locks ---------------------------------------------------------
+
+    def auth_block(self, fingerprint: str) -> str | None:
+        """Why we must not talk to this camera now (its credentials were refused), or None.
+
+        `fingerprint` is that of the credentials we would use now. A refused password is not tried
+        again until it changes (the lockout counts every try); a lock is waited out.
+        """
+        if self.auth_failed_at is None:
+            return None
+        if self.locked_until and self.locked_until > timezone.now():
+            # The lock is on our address, not on the credentials: new ones would fail too (and count).
+            return f"{self.auth_error} (locked for {self.unlock_left()} s more; not retried until then)"
+        if fingerprint != self.auth_fingerprint:
+            return None  # credentials changed since: try them
+        if self.locked_until:
+            return None  # the lock is over: one more try
+        return f"{self.auth_error} (not retried until the camera's credentials are changed)"
+
+    def unlock_left(self) -> int | None:
+        """Seconds until the camera's lock on us ends, or None when it is not locked."""
+        if self.locked_until and self.locked_until > timezone.now():
+            return int((self.locked_until - timezone.now()).total_seconds()) + 1
+        return None
+
+    def record_auth_failure(self, exc: BadCredentials, fingerprint: str) -> None:
+        """Remember that these credentials were refused (and for how long the camera locks us out)."""
+        now = timezone.now()
+        self.auth_failed_at = now
+        self.auth_fingerprint = fingerprint
+        self.auth_error = str(exc)
+        self.locked_until = None
+        if exc.locked:
+            self.locked_until = now + timedelta(seconds=exc.unlock_time or 1800)
+        self.save(update_fields=["auth_failed_at", "auth_fingerprint", "auth_error", "locked_until"])
+
+    def clear_auth_failure(self) -> None:
+        """The camera took our credentials (or they were changed): whatever it refused is history."""
+        self.auth_failed_at, self.auth_fingerprint, self.auth_error, self.locked_until = None, "", "", None
+        AnprCamera.objects.filter(pk=self.pk).exclude(auth_failed_at=None, locked_until=None).update(
+            auth_failed_at=None, auth_fingerprint="", auth_error="", locked_until=None
+        )
+
+    # --- The lease: one job at a time talks to a camera -----------------------------------------
+
+    @classmethod
+    def claim_lease(cls, camera_id: int) -> str | None:
+        """Take the camera's lease with a conditional UPDATE; the token, or None if another holds it."""
+        cls.objects.get_or_create(camera_id=camera_id)
+        token = secrets.token_hex(8)
+        now = timezone.now()
+        got = (
+            cls.objects.filter(pk=camera_id)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_owner=token, lease_until=now + timedelta(seconds=settings.PLATES_CAMERA_LEASE))
+        )
+        return token if got else None
+
+    @classmethod
+    def renew_lease(cls, camera_id: int, token: str) -> bool:
+        """Extend a lease we hold; False when it passed to another holder."""
+        until = timezone.now() + timedelta(seconds=settings.PLATES_CAMERA_LEASE)
+        return bool(cls.objects.filter(pk=camera_id, lease_owner=token).update(lease_until=until))
+
+    @classmethod
+    def release_lease(cls, camera_id: int, token: str) -> None:
+        cls.objects.filter(pk=camera_id, lease_owner=token).update(lease_owner="", lease_until=None)
 
 
 class DefaultCameraCredentials(models.Model):

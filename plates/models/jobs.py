@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lprnvr.jobs import BackgroundJob
 from lprnvr.visibility import CameraScopedQuerySet, cameras_visible_to, can_operate
 
 
@@ -58,7 +58,7 @@ class PlateJobQuerySet(models.QuerySet):
         return self.visible_to(user)
 
 
-class PlateJob(models.Model):
+class PlateJob(BackgroundJob):
     operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.API)
     requested_by = models.ForeignKey(
@@ -69,11 +69,10 @@ class PlateJob(models.Model):
         blank=True,
         related_name="plate_jobs",
     )
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    FINISHED = FINAL
 
     objects = PlateJobQuerySet.as_manager()
 
@@ -88,10 +87,6 @@ class PlateJob(models.Model):
             "operation": self.get_operation_display(),
             "status": self.get_status_display(),
         }
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINAL
 
 
 class PlateJobCamera(models.Model):

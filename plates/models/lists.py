@@ -115,7 +115,12 @@ class Plate(models.Model):
 
 
 class CameraPlate(models.Model):
-    """One line of a camera's desired list: the plate must be there (`desired`) or must not."""
+    """One line of a camera's desired list: the plate must be there (`desired`) or must not.
+
+    `direct`: put on this camera by itself (the legacy endpoints, the API by camera): the camera's
+    implicit list, with the plate row's own list type and validity. A line that named lists reach
+    carries the list type and window derived from them (`derived_*`, see `services.derivation`).
+    """
 
     camera = models.ForeignKey(
         "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, related_name="plate_assignments"
@@ -125,6 +130,15 @@ class CameraPlate(models.Model):
         _("desired"), default=True, help_text=_("Off: the plate must be removed (kept until the camera confirms).")
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Database defaults: lines are also written by INSERT ... SELECT (`services.jobs.assign_plates`).
+    direct = models.BooleanField(
+        _("on this camera by itself"), default=True, db_default=True, help_text=_("Not only through a named list.")
+    )
+    derived_type = models.CharField(
+        _("derived list"), max_length=5, choices=ListType.choices, blank=True, default="", db_default=""
+    )
+    derived_from = models.DateField(_("derived valid from"), null=True, blank=True)
+    derived_until = models.DateField(_("derived valid until"), null=True, blank=True)
 
     objects = CameraScopedQuerySet.as_manager()
 
@@ -135,3 +149,9 @@ class CameraPlate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plate} @ {self.camera_id}{'' if self.desired else ' (remove)'}"
+
+    def spec(self) -> PlateSpec:
+        """What the camera must hold for this line: derived from named lists, or the plate's own."""
+        if self.derived_type:
+            return PlateSpec(self.plate.number, self.derived_type, self.derived_from, self.derived_until)
+        return self.plate.spec()

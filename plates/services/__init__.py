@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .convergence import cameras_to_converge, converge_all, converge_camera, requeue_stalled
 from .devices import (
+    AuthBlocked,
     anpr_for,
     auth_block,
     backoff,
@@ -16,6 +17,7 @@ from .devices import (
     claim_camera,
     clear_auth_failure,
     client_for_camera,
+    device_session,
     record_auth_failure,
     release_camera,
     remember_family,
@@ -36,7 +38,8 @@ from .jobs import (
     upsert_plates,
     wait_for_job,
 )
-from .runner import EmptyListGuard, RetryLater, WipeGuard, check_wipe, desired_for, finish_job_if_done, run_job_camera
+from .operations import EmptyListGuard, WipeGuard, check_wipe, desired_for
+from .runner import RetryLater, finish_job_if_done, run_job_camera
 from .scope import (
     NotAnprCapable,
     anpr_capable,
@@ -50,6 +53,7 @@ from .scope import (
 
 __all__ = [
     "PLATE_FIELDS",
+    "AuthBlocked",
     "EmptyListGuard",
     "NotAnprCapable",
     "Rename",
@@ -72,6 +76,7 @@ __all__ = [
     "create_job",
     "delete_plates",
     "desired_for",
+    "device_session",
     "ensure_anpr_capable",
     "ensure_confined",
     "ensure_may_confirm_wipe",

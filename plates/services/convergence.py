@@ -22,9 +22,10 @@ from ..models import (
     PlateJobCamera,
     Source,
 )
-from .devices import anpr_for, auth_block, client_for_camera, record_auth_failure, remember_family
+from .capacity import read_capacity_once
+from .devices import anpr_for, device_session
 from .jobs import sync_cameras
-from .runner import desired_for
+from .operations import desired_for
 
 # --- Periodic convergence -----------------------------------------------------------------------
 
@@ -48,33 +49,22 @@ def converge_camera(camera_id: int) -> PlateJob | None:
     camera = Camera.objects.filter(pk=camera_id, is_active=True).first()
     if camera is None:
         return None
-    device = anpr_for(camera)
-    blocked = auth_block(camera, device)
-    if blocked:
-        AnprCamera.objects.filter(pk=device.pk).update(last_sync_error=blocked)
-        return None
     if PlateJobCamera.objects.filter(camera=camera).exclude(status__in=FINAL).exists():
         return None  # a job is on it already; it will converge the camera (or the next period will)
-    client = client_for_camera(camera, device)
+    device = anpr_for(camera)
     try:
-        state = reconcile.group(client.list_all())
-    except isapi.ISAPIError as exc:
-        remember_family(device, client)
-        if isinstance(exc, isapi.BadCredentials):
-            record_auth_failure(camera, device, exc)
+        with device_session(camera, device) as client:
+            read_capacity_once(client, device)
+            state = reconcile.group(client.list_all())
+    except isapi.ISAPIError as exc:  # AuthBlocked included: left alone until the credentials change
         AnprCamera.objects.filter(pk=device.pk).update(last_sync_error=str(exc))
         return None
-    remember_family(device, client)
     desired, removals = desired_for(camera)
     report = reconcile.drift(desired, removals, state)
     AnprCamera.objects.filter(pk=device.pk).update(
         drift=report,
         last_synced_at=timezone.now(),
         last_sync_error="",
-        auth_failed_at=None,
-        auth_fingerprint="",
-        auth_error="",
-        locked_until=None,
         plate_count=sum(len(v) for v in state.values()),
     )
     work = report["missing"] or report["to_remove"] or report["duplicates"] or report["mismatched"]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-import secrets
 import time
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -61,44 +60,51 @@ def client_for_camera(camera: Camera, device: AnprCamera | None = None) -> isapi
 
 
 def auth_block(camera: Camera, device: AnprCamera) -> str | None:
-    """Why we must not talk to this camera now (its credentials were refused), or None.
-
-    A refused password is not tried again until it changes (the lockout counts every try); a lock
-    is waited out.
-    """
-    if device.auth_failed_at is None:
-        return None
-    if device.locked_until and device.locked_until > timezone.now():
-        # The lock is on our address, not on the credentials: new ones would fail too (and count).
-        left = int((device.locked_until - timezone.now()).total_seconds()) + 1
-        return f"{device.auth_error} (locked for {left} s more; not retried until then)"
-    fingerprint = isapi.credentials_fingerprint(*camera_credentials(camera))
-    if fingerprint != device.auth_fingerprint:
-        return None  # credentials changed since: try them
-    if device.locked_until:
-        return None  # the lock is over: one more try
-    return f"{device.auth_error} (not retried until the camera's credentials are changed)"
+    """Why we must not talk to this camera now (its credentials were refused), or None."""
+    return device.auth_block(isapi.credentials_fingerprint(*camera_credentials(camera)))
 
 
 def record_auth_failure(camera: Camera, device: AnprCamera, exc: isapi.BadCredentials) -> None:
-    device.auth_failed_at = timezone.now()
-    device.auth_fingerprint = isapi.credentials_fingerprint(*camera_credentials(camera))
-    device.auth_error = str(exc)
-    device.locked_until = (
-        timezone.now() + timedelta(seconds=exc.unlock_time) if exc.locked and exc.unlock_time else None
-    )
-    if exc.locked and not exc.unlock_time:
-        device.locked_until = timezone.now() + timedelta(seconds=1800)
-    device.save(update_fields=["auth_failed_at", "auth_fingerprint", "auth_error", "locked_until"])
+    device.record_auth_failure(exc, isapi.credentials_fingerprint(*camera_credentials(camera)))
     if exc.locked:
         until = device.locked_until.isoformat() if device.locked_until else None
         alerts.emit(kind=EventKind.CAMERA_LOCKED, camera=camera, detail={"locked_until": until, "error": str(exc)})
 
 
 def clear_auth_failure(camera: Camera) -> None:
-    AnprCamera.objects.filter(camera=camera).update(
-        auth_failed_at=None, auth_fingerprint="", auth_error="", locked_until=None
-    )
+    anpr_for(camera).clear_auth_failure()
+
+
+class AuthBlocked(isapi.PermanentError):
+    """The camera refused these credentials before (or locked us out): not tried again now."""
+
+    def __init__(self, message: str, *, unlock_time: int | None = None):
+        super().__init__(message)
+        self.unlock_time = unlock_time
+
+
+@contextmanager
+def device_session(camera: Camera, device: AnprCamera | None = None) -> Iterator[isapi.ISAPIClient]:
+    """`with device_session(camera) as client:` talks to a camera as an ANPR device, once.
+
+    Refuses (AuthBlocked) a camera whose credentials were refused until they change or its lock
+    ends; records refused credentials (BadCredentials) and clears an old refusal when the camera
+    takes them; keeps the firmware family the client detected, whatever happened. Errors propagate.
+    """
+    device = device or anpr_for(camera)
+    blocked = auth_block(camera, device)
+    if blocked:
+        raise AuthBlocked(blocked, unlock_time=device.unlock_left())
+    client = client_for_camera(camera, device)
+    try:
+        yield client
+    except isapi.BadCredentials as exc:
+        record_auth_failure(camera, device, exc)
+        raise
+    else:
+        device.clear_auth_failure()
+    finally:
+        remember_family(device, client)
 
 
 def remember_family(device: AnprCamera, client: isapi.ISAPIClient) -> None:
@@ -117,15 +123,7 @@ def remember_family(device: AnprCamera, client: isapi.ISAPIClient) -> None:
 
 def claim_camera(camera_id: int) -> str | None:
     """Take the camera's lease (one job at a time per camera); the token, or None if it is held."""
-    AnprCamera.objects.get_or_create(camera_id=camera_id)
-    token = secrets.token_hex(8)
-    now = timezone.now()
-    got = (
-        AnprCamera.objects.filter(pk=camera_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_owner=token, lease_until=now + timedelta(seconds=settings.PLATES_CAMERA_LEASE))
-    )
-    return token if got else None
+    return AnprCamera.claim_lease(camera_id)
 
 
 class LeaseLost(Exception):
@@ -144,14 +142,13 @@ class CameraLease:
         """Renew once a quarter of the lease has passed; LeaseLost if another holder has it now."""
         if time.monotonic() - self._renewed < settings.PLATES_CAMERA_LEASE / 4:
             return
-        until = timezone.now() + timedelta(seconds=settings.PLATES_CAMERA_LEASE)
-        if not AnprCamera.objects.filter(pk=self.camera_id, lease_owner=self.token).update(lease_until=until):
+        if not AnprCamera.renew_lease(self.camera_id, self.token):
             raise LeaseLost(f"camera {self.camera_id}: its lease was taken over by another job")
         self._renewed = time.monotonic()
 
 
 def release_camera(camera_id: int, token: str) -> None:
-    AnprCamera.objects.filter(pk=camera_id, lease_owner=token).update(lease_owner="", lease_until=None)
+    AnprCamera.release_lease(camera_id, token)
 
 
 def backoff(attempt: int) -> float:

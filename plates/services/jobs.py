@@ -14,6 +14,7 @@ from cameras.models import Camera
 from ..models import (
     AnprCamera,
     CameraPlate,
+    ListEntry,
     Operation,
     Plate,
     PlateJob,
@@ -21,7 +22,9 @@ from ..models import (
     PlateJobItem,
     Source,
     Status,
+    VisitorPass,
 )
+from .capacity import ensure_within_capacity
 from .scope import anpr_capable, cameras_holding, ensure_anpr_capable, ensure_confined, ensure_may_confirm_wipe
 
 # --- Desired lists and jobs --------------------------------------------------------------------
@@ -46,7 +49,8 @@ def upsert_plates(numbers: list[str], *, user=None, defaults: dict | None = None
 
 
 def assign_plates(cameras: list[Camera], plates: list[Plate], desired: bool) -> None:
-    """Set plates as desired (or to remove) on cameras' lists: one statement, however many rows."""
+    """Set plates as desired (or to remove) on cameras' own lists (their implicit per-camera list,
+    `CameraPlate.direct`): one statement, however many rows."""
     AnprCamera.objects.bulk_create([AnprCamera(camera=c) for c in cameras], ignore_conflicts=True)
     if not cameras or not plates:
         return
@@ -55,17 +59,17 @@ def assign_plates(cameras: list[Camera], plates: list[Plate], desired: bool) -> 
     table = CameraPlate._meta.db_table
     if connection.vendor == "postgresql":
         source = (
-            "SELECT c.value::bigint, p.value::bigint, %s, %s FROM json_array_elements_text(%s::json) c "
+            "SELECT c.value::bigint, p.value::bigint, %s, %s, %s FROM json_array_elements_text(%s::json) c "
             "CROSS JOIN json_array_elements_text(%s::json) p WHERE true"
         )
     else:  # SQLite (JSON1 is built in)
-        source = "SELECT c.value, p.value, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
+        source = "SELECT c.value, p.value, %s, %s, %s FROM json_each(%s) c, json_each(%s) p WHERE true"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (camera_id, plate_id, desired, updated_at) {source} "
+            f"INSERT INTO {table} (camera_id, plate_id, desired, direct, updated_at) {source} "
             "ON CONFLICT (camera_id, plate_id) DO UPDATE "
-            "SET desired = excluded.desired, updated_at = excluded.updated_at",
-            [desired, timezone.now(), camera_ids, plate_ids],
+            "SET desired = excluded.desired, direct = excluded.direct, updated_at = excluded.updated_at",
+            [desired, desired, timezone.now(), camera_ids, plate_ids],
         )
 
 
@@ -155,6 +159,8 @@ def push_plates(
     plates = upsert_plates(numbers, user=user, defaults=defaults)
     Plate.objects.filter(pk__in=[p.pk for p in plates], delete_requested=True).update(delete_requested=False)
     assign_plates(cameras, plates, desired=True)
+    if source != Source.LEGACY:  # the legacy doors' answers stay as they were: the camera refuses then
+        ensure_within_capacity([c.pk for c in cameras])
     return create_job(
         operation=Operation.ADD,
         cameras=cameras,
@@ -193,6 +199,12 @@ def update_plate(*, plate: Plate, changes: dict, user=None, source: str = Source
         if name in PLATE_FIELDS:
             setattr(plate, name, value)
     plate.save()
+    # Where named lists reach the plate too, the camera's window is derived again with the new row.
+    from .derivation import derive_cameras
+
+    derive_cameras(
+        list(CameraPlate.objects.filter(plate=plate).exclude(derived_type="").values_list("camera_id", flat=True))
+    )
     holding = Camera.objects.filter(plate_assignments__plate=plate, plate_assignments__desired=True)
     cameras = list(anpr_capable(holding))
     return push_plates(cameras=cameras, numbers=[plate.number], user=user, source=source) if cameras else None
@@ -205,6 +217,9 @@ def delete_plates(*, plates: list[Plate], user=None, source: str = Source.API) -
     Plates on no camera's list are deleted at once (None is returned when that is all of them)."""
     numbers = [p.number for p in plates]
     ensure_confined(user=user, numbers=numbers)
+    # A deleted plate leaves every named list and pass too (else the next derivation puts it back).
+    ListEntry.objects.filter(plate__in=plates).delete()
+    VisitorPass.objects.filter(plate__in=plates).delete()
     # Lines on cameras that cannot hold plates were never sent there (rows from before the rule): gone now.
     CameraPlate.objects.filter(plate__in=plates).exclude(camera__in=anpr_capable(Camera.objects.all())).delete()
     held = set(CameraPlate.objects.filter(plate__in=plates).values_list("plate_id", flat=True))
@@ -301,9 +316,4 @@ def run_job_inline(job: PlateJob) -> PlateJob:
 
 def wait_for_job(job: PlateJob, timeout: float) -> PlateJob:
     """Poll the job's row until it finishes or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job.refresh_from_db()
-        if job.is_finished or time.monotonic() >= deadline:
-            return job
-        time.sleep(0.05)
+    return job.wait(timeout)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from cameras.models import Brand
 from cameras.tests.factories import CameraFactory
 from conftest import client_for
-from plates import backups, services
+from plates import csvformat, services
 from plates.models import AnprCamera, CameraPlate, Plate, PlateJob, PlateJobItem, Status
 from plates.tests.factories import PlateFactory
 
@@ -110,7 +110,7 @@ def test_export_is_the_filtered_set_and_imports_back(site, role):
     assert next(r for r in rows if r["plate"] == "VAL001")["owner"] == "Ana Gómez"
     # Everything the list shows, exported, reads back with its validity (the import's parser).
     everything = b"".join(client.get("/admin/plates/plate/export/").streaming_content)
-    specs = {s.plate: s for s in backups.parse_device_csv(everything)}
+    specs = {s.plate: s for s in csvformat.parse_device_csv(everything)}
     assert specs["EXP001"].valid_until == TODAY - timedelta(days=1) and specs["FUT001"].list_type == "block"
 
 

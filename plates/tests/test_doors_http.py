@@ -9,7 +9,7 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cameras.tests.factories import CameraFactory
-from plates import backups, services
+from plates import csvformat, services
 from plates.admin import ImportForm
 from plates.models import CameraPlate, Plate, PlateBackup, PlateJob
 from plates.tests.factories import PlateFactory
@@ -250,7 +250,7 @@ def test_a_wipe_needs_an_administrators_confirmation(celery_worker, live_server,
     # The same for a restore that replaces the list.
     for n in range(20):
         cam.seed(f"WIPE{n:02d}")
-    backup = write_backup(settings, camera, "keep.csv", backups.normalised_csv([]) + b"KEEP01,allow,,\n")
+    backup = write_backup(settings, camera, "keep.csv", csvformat.normalised_csv([]) + b"KEEP01,allow,,\n")
     restore = f"{live_server.url}/api/plates/backups/{backup.pk}/restore/"
     r = admin.post(restore, json={"replace_all": True}, timeout=10)
     assert services.wait_for_job(PlateJob.objects.get(pk=r.json()["job"]), 30).status == "failed"

@@ -9,7 +9,7 @@ import pytest
 
 from plates import services
 from plates.models import AnprCamera, PlateJob, PlateJobCamera
-from plates.services import devices, runner
+from plates.services import devices, progress
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_the_lease_is_renewed_while_a_long_attempt_works(slow_camera, monkeypatc
     job = services.push_plates(cameras=[camera], numbers=plates)
     (jc,) = PlateJobCamera.objects.filter(job=job)
     started, stolen = time.monotonic(), []
-    report = runner._Items.report
+    report = progress.JobItems.report
 
     def report_and_try_to_take_the_camera(self, outcomes):
         report(self, outcomes)
@@ -34,7 +34,7 @@ def test_the_lease_is_renewed_while_a_long_attempt_works(slow_camera, monkeypatc
         if time.monotonic() - started > 1.2:
             stolen.append(devices.claim_camera(camera.pk))
 
-    monkeypatch.setattr(runner._Items, "report", report_and_try_to_take_the_camera)
+    monkeypatch.setattr(progress.JobItems, "report", report_and_try_to_take_the_camera)
     services.run_job_camera(jc.pk)
     assert time.monotonic() - started > 1.5  # the attempt outlived the lease's first term
     assert stolen and stolen == [None] * len(stolen)

@@ -63,7 +63,44 @@ def world(make_user, tmp_path, settings, monkeypatch, sample_mp4):
         reads[name] = ingest_read(
             camera=cam, alert=alert, pictures={"licensePlatePicture.jpg": b"\xff\xd8jpeg"}, source="stream"
         )[0]
+    # A site whose gate has the assigned camera as a lane; a list reaching it, another elsewhere.
+    from cameras.models import Gate, Site
+    from plates.models import ListAssignment, ListEntry, PlateList
+
+    gate = Gate.objects.create(site=Site.objects.create(name="HQ", time_zone="Europe/Madrid"), name="North")
+    assigned.gate = gate
+    assigned.save(update_fields=["gate"])
+    plate_list = PlateList.objects.create(name="Residents")
+    ListEntry.objects.create(plate_list=plate_list, plate=plate)
+    ListAssignment.objects.create(plate_list=plate_list, gate=gate)
+    other_list = PlateList.objects.create(name="Elsewhere")
+    ListEntry.objects.create(plate_list=other_list, plate=other_plate)
+    ListAssignment.objects.create(plate_list=other_list, camera=unassigned)
+    from plates.models import VisitorPass
+
+    south = Gate.objects.create(site=gate.site, name="South")
+    unassigned.gate = south
+    unassigned.save(update_fields=["gate"])
+    passes = {}
+    for name, on, number in (("visitor_pass", gate, "VIS001"), ("other_pass", south, "VIS002")):
+        passes[name] = VisitorPass.objects.create(
+            plate=PlateFactory(number=number),
+            starts_at=timezone.now() - timedelta(hours=1),
+            ends_at=timezone.now() + timedelta(hours=1),
+            created_by=users["admin"],
+        )
+        passes[name].gates.add(on)
+    from plates.services.derivation import derive_cameras
+
+    derive_cameras([assigned.pk, unassigned.pk])
     return {
+        "site": gate.site_id,
+        "visitor_pass": passes["visitor_pass"].pk,
+        "other_gate": south.pk,
+        "other_pass": passes["other_pass"].pk,
+        "gate": gate.pk,
+        "plate_list": plate_list.pk,
+        "other_list": other_list.pk,
         "read": reads["read"].pk,
         "other_read": reads["other_read"].pk,
         "assigned": assigned.pk,
@@ -133,6 +170,61 @@ MATRIX = [
     ("get", "/api/plates/reads/{read}/clip/?camera=" + U, None, (401, 400, 400, 400)),
     ("get", "/api/plates/reads/feed/?after=0&wait=0", None, (401, 200, 200, 200)),
     ("get", "/api/plates/reads/export.csv/", None, (401, 200, 200, 200)),
+    # Sites and gates: everyone reads what they reach; administrators lay them out.
+    ("get", "/api/plates/sites/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/sites/{site}/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/sites/", {"name": "South", "time_zone": "Europe/Madrid"}, (401, 403, 403, 201)),
+    ("post", "/api/plates/sites/", {"name": "South", "time_zone": "Mars/Base"}, (401, 403, 403, 400)),
+    ("patch", "/api/plates/sites/{site}/", {"time_zone": "Europe/Lisbon"}, (401, 403, 403, 200)),
+    ("get", "/api/plates/gates/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/gates/{gate}/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/gates/", {"site": 999999, "name": "South"}, (401, 403, 403, 400)),
+    ("patch", "/api/plates/gates/{gate}/", {"name": "North 2"}, (401, 403, 403, 200)),
+    ("patch", "/api/plates/gates/{gate}/", {"lanes": [{"camera": 999999}]}, (401, 403, 403, 400)),
+    ("delete", "/api/plates/gates/{gate}/", None, (401, 403, 403, 204)),
+    ("delete", "/api/plates/sites/{site}/", None, (401, 403, 403, 204)),
+    # Named lists: read where they reach a camera the role sees; changed by operators on their cameras.
+    ("get", "/api/plates/lists/", None, (401, 200, 200, 200)),
+    ("post", "/api/plates/lists/", {"name": "Visitors", "kind": "allow"}, (401, 403, 201, 201)),
+    ("post", "/api/plates/lists/", {"name": "Visitors", "kind": "maybe"}, (401, 403, 400, 400)),
+    ("get", "/api/plates/lists/{plate_list}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/lists/{other_list}/", None, (401, 404, 404, 200)),
+    ("patch", "/api/plates/lists/{plate_list}/", {"notes": "x"}, (401, 403, 200, 200)),
+    ("patch", "/api/plates/lists/{plate_list}/", {"kind": "block"}, (401, 403, 200, 200)),
+    ("patch", "/api/plates/lists/{other_list}/", {"notes": "x"}, (401, 403, 404, 200)),
+    ("post", "/api/plates/lists/{plate_list}/plates/", {"plates": [{"plate": "LST001"}]}, (401, 403, 202, 202)),
+    ("post", "/api/plates/lists/{plate_list}/plates/", {"plates": [{"plate": "!"}]}, (401, 403, 400, 400)),
+    ("post", "/api/plates/lists/{plate_list}/plates/remove/", {"plates": ["MINE01"]}, (401, 403, 202, 202)),
+    ("post", "/api/plates/lists/{plate_list}/assign/", {"cameras": ["{unassigned}"]}, (401, 403, 400, 202)),
+    ("post", "/api/plates/lists/{plate_list}/assign/", {}, (401, 403, 400, 400)),
+    ("post", "/api/plates/lists/{other_list}/assign/", {"cameras": ["{assigned}"]}, (401, 403, 404, 202)),
+    ("post", "/api/plates/lists/{plate_list}/unassign/", {"gates": ["{gate}"]}, (401, 403, 202, 202)),
+    ("post", "/api/plates/lists/{plate_list}/import/", {"csv": "plate\nIMP001\n"}, (401, 403, 200, 200)),
+    (
+        "post",
+        "/api/plates/lists/{plate_list}/import/",
+        {"csv": "plate\nIMP001\n", "apply": True},
+        (401, 403, 202, 202),
+    ),
+    ("post", "/api/plates/lists/{other_list}/import/", {"csv": "plate\nIMP001\n"}, (401, 403, 404, 200)),
+    ("post", "/api/plates/lists/{plate_list}/import/", {"csv": "owner\nx\n"}, (401, 403, 400, 400)),
+    ("get", "/api/plates/lists/{plate_list}/export/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/lists/{plate_list}/export/?layout=device", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/lists/{other_list}/export/", None, (401, 404, 404, 200)),
+    ("get", "/api/plates/cameras/{assigned}/export/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/cameras/{unassigned}/export/", None, (401, 404, 404, 200)),
+    ("delete", "/api/plates/lists/{plate_list}/", None, (401, 403, 202, 202)),
+    ("delete", "/api/plates/lists/{other_list}/", None, (401, 403, 404, 202)),
+    # Visitor passes: on the gates the role reaches; listed with who created them.
+    ("get", "/api/plates/passes/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/passes/{visitor_pass}/", None, (401, 200, 200, 200)),
+    ("get", "/api/plates/passes/{other_pass}/", None, (401, 404, 404, 200)),
+    ("post", "/api/plates/passes/", {"plate": "VIS009", "gates": ["{gate}"], "hours": 2}, (401, 403, 201, 201)),
+    ("post", "/api/plates/passes/", {"plate": "VIS009", "gates": ["{gate}"]}, (401, 403, 400, 400)),
+    ("post", "/api/plates/passes/", {"plate": "VIS009", "gates": ["{other_gate}"], "hours": 2}, (401, 403, 400, 201)),
+    ("post", "/api/plates/passes/{visitor_pass}/end/", None, (401, 403, 202, 202)),
+    ("post", "/api/plates/passes/{other_pass}/end/", None, (401, 403, 404, 202)),
+    ("delete", "/api/plates/passes/{visitor_pass}/", None, (401, 403, 405, 405)),
     ("post", "/AddPlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
     ("post", "/AddPlate", {"camaras": [U], "plates": ["ABC123"]}, (401, 403, 400, 202)),
     ("post", "/DeletePlate", {"camaras": [A], "plates": ["ABC123"]}, (401, 403, 202, 202)),
@@ -163,6 +255,25 @@ MATRIX = [
     ],
     ("post", "/admin/plates/anprcamera/{unassigned}/drift/", {"do": "sync"}, (LOGIN, 404, 404, LOGIN)),
     *model_admin("plates/platebackup", "backup", add=403),
+    *model_admin("cameras/site", "site"),
+    *model_admin("cameras/gate", "gate"),
+    *open_model_admin("plates/platelist", "plate_list", add=(403, 200, 200), delete=(403, 200, 200)),
+    ("get", "/admin/plates/platelist/{other_list}/change/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    ("post", "/admin/plates/platelist/{plate_list}/delete/", {"post": "yes"}, (LOGIN, 403, 302, 302)),
+    *open_model_admin("plates/visitorpass", "visitor_pass", add=(403, 200, 200), delete=(403, 200, 200)),
+    ("get", "/admin/plates/visitorpass/{other_pass}/change/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    (
+        "post",
+        "/admin/plates/visitorpass/add/",
+        {"number": "VIS009", "gates": ["{gate}"], "hours": "2", "visitor": "Ana", "notes": ""},
+        (LOGIN, 403, 302, 302),
+    ),
+    (
+        "post",
+        "/admin/plates/visitorpass/",
+        {"action": "end_now", "_selected_action": ["{visitor_pass}"]},
+        (LOGIN, 403, 302, 302),
+    ),
     *model_admin("plates/anpreventsource", "assigned"),
     *model_admin("plates/plateread", "read", add=403, delete=403),
     *model_admin("plates/refusedpush", "refused_push", add=403, change=200),

@@ -116,8 +116,12 @@ class HikvisionCamera:
         heartbeat_seconds: float = 10.0,
         http_host_slots: int = 3,
         backfill: bool = True,
+        plate_list_num: int | None = None,
     ):
         assert family in ("A", "B")
+        # The list's capacity as `GET /ISAPI/Traffic/capabilities` says it (REPORT §1); None: not said.
+        # A write past it is refused with `overLimit`, as the import of a too-long list is.
+        self.plate_list_num = plate_list_num
         self.family = family
         self.username = username
         self.password = password
@@ -322,6 +326,14 @@ class HikvisionCamera:
             xml = f"{head}{counters}<LicensePlateInfoList>{items}</LicensePlateInfoList></LPListAuditSearchResult>"
         return xml.encode()
 
+    def traffic_capabilities(self) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<TrafficCap version="2.0" '
+            'xmlns="http://www.isapi.org/ver20/XMLSchema">\n'
+            f"<plateListNum>{self.plate_list_num}</plateListNum>\n<isSupportLPListAudit>true</isSupportLPListAudit>\n"
+            "</TrafficCap>\n"
+        ).encode()
+
     def put_records(self, body: bytes) -> tuple[int, dict]:
         try:
             data = json.loads(body)
@@ -329,6 +341,14 @@ class HikvisionCamera:
             assert isinstance(items, list)
         except (ValueError, KeyError, AssertionError, TypeError):
             return _status(6, "Invalid JSON Content", "badJsonContent")
+        if self.plate_list_num is not None:
+            with self.lock:
+                new = sum(1 for i in items if isinstance(i, dict) and not i.get("id")) if self.family == "A" else 0
+                if self.family == "B":
+                    held = {r.plate for r in self.records}
+                    new = len({str(i.get("LicensePlate")) for i in items if isinstance(i, dict)} - held)
+                if len(self.records) + new > self.plate_list_num:
+                    return _status(4, "Invalid Operation", "overLimit")
         if self.family == "A":
             return self._put_a(items)
         return self._put_b(items)
@@ -944,6 +964,10 @@ class _Handler(BaseHTTPRequestHandler):
             if answer is None:
                 return self._xml_status(400, 6, "Invalid XML Content", "badXmlContent")
             return self._send(200, answer, "application/xml")
+        if method == "GET" and path == "/ISAPI/Traffic/capabilities":
+            if cam.plate_list_num is None:
+                return self._xml_status(404, 4, "Invalid Operation", "notSupport")
+            return self._send(200, cam.traffic_capabilities(), "application/xml")
         if method == "POST" and path == prefix + "searchLPListAudit":
             try:
                 return self._send(200, cam.search(body), "application/xml")

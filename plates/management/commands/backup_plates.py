@@ -15,9 +15,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cameras.models import Camera
-from plates import backups
 from plates.clients import isapi
 from plates.models import Source
+from plates.services import backups
 
 
 class Command(BaseCommand):

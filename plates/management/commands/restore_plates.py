@@ -17,8 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import UnknownCameras, resolve_cameras
-from plates import backups, services
+from plates import services
 from plates.models import PlateBackup, Source
+from plates.services import backups
 
 
 class Command(BaseCommand):

@@ -1,14 +1,12 @@
 """Backups of cameras' plate lists: the device's own CSV export kept byte for byte, plus our
-normalised copy; restore pushes the records back (additive unless replace-all is asked for)."""
+normalised copy; restore pushes the records back (additive unless replace-all is asked for); import
+takes a CSV's records into the desired lists. The CSV formats themselves are `plates.csvformat`."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -18,11 +16,13 @@ from django.utils.translation import gettext as _
 
 from cameras.models import Camera
 
-from . import services
-from .clients import isapi
-from .models import AnprCamera, CameraPlate, Operation, Plate, PlateBackup, PlateJob, Source, clean_plate
-
-NORMALISED_HEADER = ["plate", "list_type", "valid_from", "valid_until"]
+from ..clients import isapi
+from ..csvformat import CsvError, normalised_csv, parse_date, parse_device_csv
+from ..models import AnprCamera, CameraPlate, Operation, Plate, PlateBackup, PlateJob, Source, clean_plate
+from .devices import device_session
+from .jobs import assign_plates, create_job, push_plates, remove_plates, upsert_plates
+from .operations import check_wipe
+from .scope import ensure_anpr_capable, ensure_confined, ensure_may_confirm_wipe
 
 
 class BackupError(Exception):
@@ -36,84 +36,6 @@ class SavedFiles:
     sha256: str
     size: int
     plate_count: int
-
-
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
-
-
-def parse_device_csv(data: bytes, *, default_list_type: str = isapi.ALLOW) -> list[isapi.PlateSpec]:
-    """Records from a device export, whatever its header's wording (it differs by firmware).
-    A file without a list column puts every plate on `default_list_type`."""
-    text = data.decode("utf-8-sig", errors="replace")
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
-    if not rows:
-        return []
-    header = [h.strip().lower() for h in rows[0]]
-
-    def col(*words: str) -> int | None:
-        for i, h in enumerate(header):
-            if any(w in h for w in words):
-                return i
-        return None
-
-    plate_i = col("plate")
-    if plate_i is None:
-        raise BackupError(_("No plate column in the CSV header."))
-    group_i = col("group", "belong", "list")
-    start_i, end_i = col("start", "valid_from"), col("end", "valid_until")  # the device's, or ours
-    specs: dict[str, isapi.PlateSpec] = {}
-    for row in rows[1:]:
-        if plate_i >= len(row):
-            continue
-        number = isapi.normalise_plate(row[plate_i])
-        if not number:
-            continue
-        if group_i is not None and group_i < len(row):
-            group = row[group_i].strip().lower()
-            list_type = isapi.BLOCK if group in ("0", "blocklist", "blacklist", "block") else isapi.ALLOW
-        else:
-            list_type = default_list_type
-        start = _date(row[start_i]) if start_i is not None and start_i < len(row) else None
-        end = _date(row[end_i]) if end_i is not None and end_i < len(row) else None
-        specs.setdefault(number, isapi.PlateSpec(number, list_type, start, end))
-    return list(specs.values())
-
-
-def normalised_csv(specs: list[isapi.PlateSpec]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(NORMALISED_HEADER)
-    for s in sorted(specs, key=lambda s: s.plate):
-        writer.writerow([s.plate, s.list_type, s.valid_from or "", s.valid_until or ""])
-    return out.getvalue().encode()
-
-
-EXPORT_HEADER = [*NORMALISED_HEADER, "owner", "cameras"]
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet shows as text: a leading =, +, - or @ would be run as a formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def export_rows(rows):
-    """Our normalised CSV (what the import reads back) plus owner and camera names, streamed:
-    `rows` yields (plate, camera names). UTF-8 with a BOM, so spreadsheets read it."""
-    writer = csv.writer(Echo(), lineterminator="\n")
-    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
-    for plate, cameras in rows:
-        values = [plate.number, plate.list_type, plate.valid_from or "", plate.valid_until or "", plate.owner]
-        yield writer.writerow([csv_cell(v) for v in [*values, "; ".join(cameras)]])
 
 
 def save_export(data: bytes, directory: Path, *, when=None) -> SavedFiles:
@@ -157,16 +79,8 @@ def _record(camera: Camera | None, address: str, files: SavedFiles, user, source
 
 def backup_camera(camera: Camera, *, user=None, source: str = Source.SCHEDULE, directory: Path | None = None):
     """Export a registered camera's list and record the backup."""
-    device = services.anpr_for(camera)
-    blocked = services.auth_block(camera, device)
-    if blocked:
-        raise BackupError(blocked)
-    client = services.client_for_camera(camera, device)
-    try:
+    with device_session(camera) as client:
         data = client.export_csv()
-    except isapi.BadCredentials as exc:
-        services.record_auth_failure(camera, device, exc)
-        raise
     files = save_export(data, directory or camera_dir(camera.address))
     return _record(camera, camera.address, files, user, source)
 
@@ -205,7 +119,10 @@ def backup_path(backup: PlateBackup, normalized: bool = False) -> Path:
 
 
 def specs_from_file(path: Path) -> list[isapi.PlateSpec]:
-    return parse_device_csv(path.read_bytes())
+    try:
+        return parse_device_csv(path.read_bytes())
+    except CsvError as exc:
+        raise BackupError(str(exc)) from exc
 
 
 @transaction.atomic
@@ -227,8 +144,8 @@ def restore_backup(
 
     The backup's list type and validity win for the plates it names; a user may restore them only
     when no camera out of their reach holds a plate whose row would change (OutOfScope otherwise)."""
-    services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
-    services.ensure_anpr_capable(cameras)
+    ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
+    ensure_anpr_capable(cameras)
     if not specs and not allow_empty:
         raise BackupError(_("The backup holds no plates: nothing to restore (allow_empty to empty the cameras)."))
     by_number = {s.plate: s for s in specs}
@@ -238,14 +155,14 @@ def restore_backup(
         if (p.list_type, p.valid_from, p.valid_until)
         != (by_number[p.number].list_type, by_number[p.number].valid_from, by_number[p.number].valid_until)
     ]
-    services.ensure_confined(user=user, numbers=changed)
-    plates = services.upsert_plates([s.plate for s in specs], user=user)
+    ensure_confined(user=user, numbers=changed)
+    plates = upsert_plates([s.plate for s in specs], user=user)
     for plate in plates:
         s = by_number[plate.number]
         Plate.objects.filter(pk=plate.pk).update(
             list_type=s.list_type, valid_from=s.valid_from, valid_until=s.valid_until, delete_requested=False
         )
-    services.assign_plates(cameras, plates, desired=True)
+    assign_plates(cameras, plates, desired=True)
     if replace_all:
         CameraPlate.objects.filter(camera__in=cameras, desired=True).exclude(plate__in=plates).update(desired=False)
     params = {
@@ -254,7 +171,7 @@ def restore_backup(
         "confirm_wipe": confirm_wipe,
         "specs": [[s.plate, s.list_type, str(s.valid_from or ""), str(s.valid_until or "")] for s in specs],
     }
-    return services.create_job(
+    return create_job(
         operation=Operation.RESTORE,
         cameras=cameras,
         items=[(Operation.ADD, s.plate, "") for s in specs],
@@ -287,7 +204,7 @@ def import_plates(
     here keep their row. With `cameras`, the plates are pushed there; `replace` also takes every
     other plate off those cameras' lists (a removal job), so their lists become the file; taking
     off more than half of a camera's list (more than 10 plates) needs `confirm_wipe` (WipeGuard)."""
-    services.ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
+    ensure_may_confirm_wipe(user=user, confirm_wipe=confirm_wipe)
     good, bad = [], []
     for spec in specs:
         try:
@@ -306,7 +223,7 @@ def import_plates(
     )
     jobs = []
     if cameras and numbers:
-        jobs.append(services.push_plates(cameras=cameras, numbers=numbers, user=user, source=source))
+        jobs.append(push_plates(cameras=cameras, numbers=numbers, user=user, source=source))
     if cameras and replace:
         others = sorted(
             set(
@@ -317,19 +234,20 @@ def import_plates(
         )
         for camera in cameras:
             on_list = CameraPlate.objects.filter(camera=camera, desired=True)
-            services.check_wipe(
+            check_wipe(
                 camera,
                 removing=on_list.exclude(plate__number__in=numbers).count(),
                 holding=on_list.count(),
                 params={"confirm_wipe": confirm_wipe},
             )
         if others:
-            jobs.append(services.remove_plates(cameras=cameras, numbers=others, user=user, source=source))
+            jobs.append(remove_plates(cameras=cameras, numbers=others, user=user, source=source))
     return ImportResult(numbers, bad, jobs)
 
 
 def restore_specs(job: PlateJob) -> tuple[list[isapi.PlateSpec], bool]:
     specs = [
-        isapi.PlateSpec(p, t, _date(a) if a else None, _date(b) if b else None) for p, t, a, b in job.params["specs"]
+        isapi.PlateSpec(p, t, parse_date(a) if a else None, parse_date(b) if b else None)
+        for p, t, a, b in job.params["specs"]
     ]
     return specs, bool(job.params.get("replace_all"))
