@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -6,15 +7,67 @@ from django.utils.translation import gettext_lazy as _
 from cameras.models import Camera
 from lprnvr.admin import RestrictedAdminMixin
 
-from .models import MediaChannel, Recording, Segment
+from .models import MediaChannel, MediaLease, MediaNode, Recording, Segment
 
 
 @admin.register(MediaChannel)
 class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["camera", "continuous", "retention_days", "state", "failures", "last_error", "updated_at"]
-    list_filter = ["state", "continuous"]
-    fields = ["camera", "continuous", "retention_days", "state", "last_error", "failures", "retry_at", "stream_info"]
+    list_display = [
+        "camera", "continuous", "retention_days", "state", "node", "pinned_node", "failures", "last_error", "updated_at"
+    ]  # fmt: skip
+    list_filter = ["state", "continuous", "pinned_node"]
+    fields = [
+        "camera", "continuous", "retention_days", "pinned_node", "state", "last_error", "failures", "retry_at",
+        "stream_info",
+    ]  # fmt: skip
     readonly_fields = ["state", "last_error", "failures", "retry_at", "stream_info"]
+    list_select_related = ["camera", "pinned_node", "camera__lease"]
+
+    @admin.display(description=_("recorded by"))
+    def node(self, obj) -> str:
+        lease = getattr(obj.camera, "lease", None)
+        return lease.node if lease is not None else ""
+
+
+@admin.register(MediaNode)
+class MediaNodeAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """The recording servers: alive or not, their load, their cameras; drain one before taking it down."""
+
+    list_display = ["name", "alive", "draining", "channels", "max_channels", "cameras", "url", "host", "seen_at"]
+    list_filter = ["draining"]
+    fields = ["name", "url", "max_channels", "draining", "host", "pid", "channels", "started_at", "seen_at", "leased"]
+    readonly_fields = ["name", "url", "max_channels", "host", "pid", "channels", "started_at", "seen_at", "leased"]
+    actions = ["drain", "undrain"]
+
+    def get_queryset(self, request):
+        leases = MediaLease.objects.filter(node=OuterRef("name")).values("node").annotate(n=Count("pk")).values("n")
+        return super().get_queryset(request).annotate(leased_cameras=Subquery(leases))
+
+    def has_add_permission(self, request):
+        return False  # a node is a running `run_media`: it writes its own row
+
+    @admin.display(boolean=True, description=_("alive"))
+    def alive(self, obj) -> bool:
+        return obj.is_alive
+
+    @admin.display(description=_("cameras"))
+    def cameras(self, obj) -> int:
+        return obj.leased_cameras or 0
+
+    @admin.display(description=_("cameras it holds"))
+    def leased(self, obj) -> str:
+        ids = MediaLease.objects.filter(node=obj.name).values_list("camera__name", flat=True)
+        return ", ".join(sorted(str(name) for name in ids)) or "-"
+
+    @admin.action(description=_("Drain: move its cameras to other nodes, take no new ones"))
+    def drain(self, request, queryset):
+        count = queryset.update(draining=True)
+        self.message_user(request, _("%(count)d node(s) draining.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Stop draining: take cameras again"))
+    def undrain(self, request, queryset):
+        count = queryset.update(draining=False)
+        self.message_user(request, _("%(count)d node(s) take cameras again.") % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(Segment)

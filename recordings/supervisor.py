@@ -427,6 +427,11 @@ class Supervisor:
         now = time.monotonic()
         self._ingest_csv(ch)
         code = ch.proc.poll()
+        if code is not None and ch.leased and not self.node.current(ch.camera_id):
+            # Killed while this node was frozen (the fence watchdog): the folder is the new owner's now,
+            # so no sweep of "unlisted" files (they are the segment it is writing).
+            self._drop(ch, "lease lost while the process was stopped")
+            return
         if code is not None:
             self._ingest_csv(ch)
             continuous = None if self.continuous is None else ch.camera_id in self.continuous
@@ -462,6 +467,9 @@ class Supervisor:
         )
         if stalled:
             log.warning("camera %d: no output for %.0f s, restarting", ch.camera_id, age or now - ch.spawned_at)
+            if ch.leased and not self.node.current(ch.camera_id):
+                self._drop(ch, "lease lost")
+                return
             ch.proc.kill()
             ch.proc.wait()
             ch.proc = None
