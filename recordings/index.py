@@ -78,6 +78,14 @@ def index_segment(
             "end": start + timedelta(seconds=duration),
             "size": size,
             "continuous": continuous,
+        },
+        # The node that indexed it first: re-indexing (a new owner reading the previous run's list) keeps it.
+        create_defaults={
+            "camera_id": camera_id,
+            "start": start,
+            "end": start + timedelta(seconds=duration),
+            "size": size,
+            "continuous": continuous,
             "node": node or settings.MEDIA_NODE_NAME,
         },
     )

@@ -172,14 +172,20 @@ def all_recorded_once(cluster: Cluster, cameras: list[int]) -> bool:
 
 
 def index_overlaps(camera_ids: list[int]) -> list[str]:
-    """Pairs of indexed segments of one camera that overlap in time (two writers at once would)."""
+    """Consecutive segments of one camera, indexed by two nodes, that overlap in time (two writers at once)."""
     found = []
     for camera_id in camera_ids:
         previous = None
         for seg in Segment.objects.filter(camera_id=camera_id).order_by("start"):
-            # Names have one-second resolution: a next run's first segment may start up to 1 s early.
-            if previous is not None and seg.start < previous.end - timedelta(seconds=1.1):
-                found.append(f"camera {camera_id}: {previous.path} ({previous.node}) / {seg.path} ({seg.node})")
+            # Where the writer changes: the new node's first segment starts after the old one's last ends
+            # (names have one-second resolution). Within one run, the first segment's length includes
+            # the RTSP start-up burst and may overlap its successor by a second or two: not a second writer.
+            changed = previous is not None and previous.node != seg.node
+            if changed and seg.start < previous.end - timedelta(seconds=1.1):
+                found.append(
+                    f"camera {camera_id}: {previous.path} {previous.start:%X}+{previous.duration:.2f}s ({previous.node})"
+                    f" / {seg.path} {seg.start:%X}+{seg.duration:.2f}s ({seg.node})"
+                )
             previous = seg
     return found
 
@@ -268,7 +274,11 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
             "node", flat=True
         )
     )
-    assert victim in writers_of_span and len(writers_of_span) >= 2, writers_of_span
+    assert victim in writers_of_span and len(writers_of_span) >= 2, (
+        rec.start_time,
+        rec.end_time,
+        list(Segment.objects.filter(camera_id=spanned).values_list("path", "start", "end", "node")),
+    )
     download = client.get(f"/api/nvr/recordings/{rec_id}/download")
     assert download.status_code == 200 and download["Content-Type"] == "video/mp4"
     out = Path(settings.MEDIA_RUN_DIR) / "spanning.mp4"
@@ -306,4 +316,5 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
 
     # Never two writers of one camera: by the process list, all along, and by the index.
     assert cluster.violations == [], cluster.violations
-    assert index_overlaps(cameras) == []
+    overlaps = index_overlaps(cameras)
+    assert overlaps == [], "\n".join(overlaps)
