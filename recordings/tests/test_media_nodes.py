@@ -318,3 +318,17 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
     assert cluster.violations == [], cluster.violations
     overlaps = index_overlaps(cameras)
     assert overlaps == [], "\n".join(overlaps)
+
+
+@pytest.mark.django_db
+def test_stats_show_the_nodes_to_administrators_only(make_user):
+    camera = CameraFactory()
+    node = MediaNode.objects.create(name="rack-2", max_channels=64, seen_at=timezone.now(), channels=1)
+    MediaLease.objects.create(camera=camera, node=node.name, generation=3, expires_at=timezone.now() + timedelta(seconds=60))
+    admin, viewer = make_user("admin"), make_user("viewer")
+    viewer.cameras.add(camera)
+    shown = client_for(admin).get("/stats").json()["media_nodes"]
+    assert [(n["name"], n["alive"], n["max_channels"], n["cameras"]) for n in shown] == [
+        ("rack-2", True, 64, [camera.id])
+    ]
+    assert client_for(viewer).get("/stats").json()["media_nodes"] == []
