@@ -129,6 +129,13 @@ class Node:
                 break
             log.warning("another run_media named %r is alive (pid %s on %s): waiting", self.name, other.pid, other.host)
             time.sleep(1)
+        previous = MediaNode.objects.filter(name=self.name).exclude(pid=os.getpid()).first()
+        if previous is not None and not _same_name_alive(previous):
+            # Our own predecessor on this host died (its ffmpeg died with it): its leases are free now,
+            # so a restarted single node records again at once instead of after MEDIA_LEASE_SECONDS.
+            freed = MediaLease.objects.filter(node=self.name).update(node="", expires_at=None)
+            if freed:
+                log.info("took back %d leases of this node's previous process (pid %s)", freed, previous.pid)
         MediaNode.objects.update_or_create(
             name=self.name,
             defaults={
@@ -231,11 +238,16 @@ class Node:
         return self.peers > 0 and time.monotonic() - self.renewed_at > settings.MEDIA_LEASE_SECONDS * FENCE_FRACTION
 
     # --- assignment (the supervisor's thread) --------------------------------------------------------
-    def assign(self, desired: set[int]) -> Shares:
-        """Take this node's share of the desired cameras; say which it should give up (see `plan_shares`)."""
+    def assign(self, desired: set[int], *, give_up: bool = False) -> Shares:
+        """Take this node's share of the desired cameras; say which it should give up (see `plan_shares`).
+
+        `give_up`: this node cannot record now (its recordings disk is faulty): it counts itself out,
+        like a draining node, so the others take its cameras."""
         if desired:
             MediaLease.objects.bulk_create([MediaLease(camera_id=c) for c in desired], ignore_conflicts=True)
         nodes = dict(MediaNode.objects.alive().filter(draining=False).values_list("name", "max_channels"))
+        if give_up:
+            nodes.pop(self.name, None)
         pins = {
             c: n
             for c, n in MediaChannel.objects.filter(camera_id__in=desired, pinned_node__isnull=False).values_list(

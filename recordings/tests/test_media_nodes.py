@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -87,6 +88,35 @@ def test_a_lease_is_taken_by_one_node_and_a_lost_one_is_fenced(settings):
     # A lease expired but not taken by anyone stays its holder's: a slow pass costs no restart.
     MediaLease.objects.filter(camera=camera).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert b.renew() == set() and b.current(camera.id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assignment_through_the_database_pins_and_drains(settings):
+    settings.MEDIA_LEASE_SECONDS = LEASE
+    cameras = {CameraFactory().id for _ in range(4)}
+    a, b = nodes.Node("a"), nodes.Node("b")
+    a.register()
+    assert set(a.assign(cameras).take) == cameras  # alone: all of them
+    b.register()
+    assert b.assign(cameras).take == []  # all held: b waits for a to give up its excess
+    given = a.assign(cameras).release
+    assert len(given) == 2  # share ceil(4/2) = 2; the other two keep running on a
+    for camera_id in given:
+        a.release(camera_id)
+    assert set(b.assign(cameras).take) == given
+    # A pin moves one camera to its node, and only that one.
+    pinned = min(set(a.held))
+    MediaChannel.objects.create(camera_id=pinned, pinned_node=MediaNode.objects.get(name="b"))
+    assert a.assign(cameras).release == {pinned}
+    a.release(pinned)
+    assert b.assign(cameras).take == [pinned]
+    # Draining b: it gives everything up; a takes it all.
+    MediaNode.objects.filter(name="b").update(draining=True)
+    drained = b.assign(cameras).release
+    assert drained == set(b.held)
+    for camera_id in drained:
+        b.release(camera_id)
+    assert set(a.assign(cameras).take) == drained and set(a.held) == cameras
 
 
 # --- three real nodes ----------------------------------------------------------------------------------
@@ -251,6 +281,13 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
     failover = time.monotonic() - killed_at
     print(f"failover of {len(victim_cameras)} cameras after SIGKILL: {failover:.1f} s (lease {LEASE} s)")
 
+    # A live viewer of a moved camera gets a playable URL again (the new owner writes the same HLS folder).
+    moved_address = Camera.objects.get(id=spanned).address
+    live = client.get(f"/api/cameras/stream/{moved_address}")
+    assert live.status_code == 200, live.content
+    playlist = client.get(urlsplit(live.json()["hls_url"]).path)
+    assert playlist.status_code == 200 and "#EXTINF" in b"".join(playlist.streaming_content).decode()
+
     # The killed node comes back: it takes only what the others give up; nothing runs twice.
     before = cluster.writers()
     cluster.start(victim)
@@ -324,7 +361,9 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
 def test_stats_show_the_nodes_to_administrators_only(make_user):
     camera = CameraFactory()
     node = MediaNode.objects.create(name="rack-2", max_channels=64, seen_at=timezone.now(), channels=1)
-    MediaLease.objects.create(camera=camera, node=node.name, generation=3, expires_at=timezone.now() + timedelta(seconds=60))
+    MediaLease.objects.create(
+        camera=camera, node=node.name, generation=3, expires_at=timezone.now() + timedelta(seconds=60)
+    )
     admin, viewer = make_user("admin"), make_user("viewer")
     viewer.cameras.add(camera)
     shown = client_for(admin).get("/stats").json()["media_nodes"]
