@@ -76,12 +76,16 @@ def main() -> int:
         model.objects.all().delete()
     Camera.objects.filter(name__startswith="bench-").delete()
 
-    server = subprocess.Popen(
-        ["/usr/bin/python3", str(ROOT / "cameras/tests/doubles/rtsp_server.py"), "--port", str(args.port),
-         "--paths", "1", "--size", args.size, "--bitrate", "800"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert server.stdout.readline().startswith("ready"), "RTSP server did not start"
+    def rtsp_server() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            ["/usr/bin/python3", str(ROOT / "cameras/tests/doubles/rtsp_server.py"), "--port", str(args.port),
+             "--paths", "1", "--size", args.size, "--bitrate", "800"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdout.readline().startswith("ready"), "RTSP server did not start"
+        return proc
+
+    server = rtsp_server()
     total = args.nodes * args.channels
     cameras = []
     for i in range(total):
@@ -143,6 +147,10 @@ def main() -> int:
         procs["solo"].wait(30)
         del procs["solo"]
         MediaNode.objects.filter(name="solo").delete()
+        # A fresh source: GStreamer's shared media does not always come back once its last client left.
+        server.kill()
+        server.wait()
+        server = rtsp_server()
 
         MediaChannel.objects.update(continuous=True)
         names = [f"node{i + 1}" for i in range(args.nodes)]

@@ -118,6 +118,7 @@ class Node:
         self._watchdog: subprocess.Popen | None = None
         self.renewed_at = 0.0  # monotonic time of the last successful renewal
         self.stamp: Path | None = None  # the fence watchdog's (see `start`)
+        self._rows: set[int] = set()  # cameras whose lease row exists
 
     # --- the node row --------------------------------------------------------------------------------
     def register(self) -> None:
@@ -172,7 +173,7 @@ class Node:
         if self._thread is not None:
             self._thread.join(5)
         with contextlib.suppress(DatabaseError):
-            for camera_id in list(self.held):
+            for camera_id in self.held_ids():
                 self.release(camera_id)
             MediaNode.objects.filter(name=self.name, pid=os.getpid()).update(channels=0)
         if self._watchdog is not None:
@@ -243,8 +244,10 @@ class Node:
 
         `give_up`: this node cannot record now (its recordings disk is faulty): it counts itself out,
         like a draining node, so the others take its cameras."""
-        if desired:
-            MediaLease.objects.bulk_create([MediaLease(camera_id=c) for c in desired], ignore_conflicts=True)
+        new = desired - self._rows
+        if new:  # a lease row per camera, created once (ON CONFLICT DO NOTHING: any node may be first)
+            MediaLease.objects.bulk_create([MediaLease(camera_id=c) for c in new], ignore_conflicts=True)
+            self._rows |= new
         nodes = dict(MediaNode.objects.alive().filter(draining=False).values_list("name", "max_channels"))
         if give_up:
             nodes.pop(self.name, None)
@@ -260,7 +263,7 @@ class Node:
             .filter(Q(node="") | Q(expires_at__isnull=True) | Q(expires_at__lt=Now()))
             .values_list("camera_id", flat=True)
         )
-        shares = plan_shares(me=self.name, desired=desired, held=set(self.held), free=free, nodes=nodes, pins=pins)
+        shares = plan_shares(me=self.name, desired=desired, held=self.held_ids(), free=free, nodes=nodes, pins=pins)
         taken = []
         for camera_id in shares.take:
             generation = self.claim(camera_id)
@@ -297,6 +300,11 @@ class Node:
                 node="", expires_at=None
             )
             log.info("camera %d: lease released (generation %d)", camera_id, generation)
+
+    def held_ids(self) -> set[int]:
+        """The cameras this node holds now (a copy: the renewal thread may drop some meanwhile)."""
+        with self._lock:
+            return set(self.held)
 
     def holds(self, camera_id: int) -> bool:
         return camera_id in self.held

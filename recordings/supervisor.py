@@ -340,7 +340,7 @@ class Supervisor:
         # A node whose disk is faulty gives its cameras to the others, if there are others (alone, it
         # keeps them and reports each camera down with the fault, as a single supervisor always did).
         shares = self.node.assign(desired, give_up=self.fault is not None and self.node.peers > 0)
-        self.releasing = (self.releasing | shares.release) & set(self.node.held)
+        self.releasing = (self.releasing | shares.release) & self.node.held_ids()
         for camera_id in list(self.releasing):
             ch = self.channels.get(camera_id)
             if ch is None or (ch.proc is None and ch.probe is None):

@@ -118,6 +118,7 @@ def test_matrix(world, role, method, path, body, expected):
         "token": world["token"],
         "segment": world["segment"],
         "channel": world["channel"],
+        "node": world["node"],
     }
     names["export"] = world["export"].format(**names)
     matrix.check(role, world["users"], method, path, body, expected, names)
