@@ -9,7 +9,7 @@ Prints
      node alone holding --channels cameras: what the leases, renewals and assignment cost.
 
 Sources: GStreamer's RTSP server (cameras/tests/doubles/rtsp_server.py, /usr/bin/python3), one path
-with one shared encoder for every camera. All traffic on 127.0.0.1.
+(one encoder, 320x180 at 10 fps by default) per camera. All traffic on 127.0.0.1.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lprnvr_bench \\
       .venv/bin/python bench/media_nodes.py --nodes 3 --channels 32 --kills 5
@@ -44,7 +44,13 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--lease", type=float, default=15.0, help="MEDIA_LEASE_SECONDS")
     parser.add_argument("--seconds", type=float, default=30, help="CPU measurement window")
-    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--size", default="320x180")
+    parser.add_argument("--fps", type=int, default=10)
+    parser.add_argument(
+        "--paths", type=int, default=0,
+        help="RTSP paths (encoders) the cameras are spread over; 0: one per camera. GStreamer's shared path "
+        "broke here when a killed node dropped dozens of its clients at once",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=18754)
     args = parser.parse_args()
 
@@ -79,18 +85,22 @@ def main() -> int:
     def rtsp_server() -> subprocess.Popen:
         proc = subprocess.Popen(
             ["/usr/bin/python3", str(ROOT / "cameras/tests/doubles/rtsp_server.py"), "--port", str(args.port),
-             "--paths", "1", "--size", args.size, "--bitrate", "800"],
+             "--paths", str(paths), "--size", args.size, "--fps", str(args.fps), "--bitrate", "150"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert proc.stdout.readline().startswith("ready"), "RTSP server did not start"
         return proc
 
-    server = rtsp_server()
     total = args.nodes * args.channels
+    paths = args.paths or total
+    server = rtsp_server()
     cameras = []
     for i in range(total):
         camera = Camera.objects.create(
-            name=f"bench-{i}", ip="127.0.0.1", http_port=20000 + i, rtsp_url=f"rtsp://127.0.0.1:{args.port}/stream1"
+            name=f"bench-{i}",
+            ip="127.0.0.1",
+            http_port=20000 + i,
+            rtsp_url=f"rtsp://127.0.0.1:{args.port}/stream{i % paths + 1}",
         )
         MediaChannel.objects.create(camera=camera, continuous=True)
         cameras.append(camera.id)

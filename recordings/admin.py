@@ -72,7 +72,7 @@ class MediaNodeAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Segment)
 class SegmentAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    list_display = ["camera", "start", "end", "size", "path"]
+    list_display = ["camera", "start", "end", "size", "path", "node"]
     list_filter = ["camera"]
     date_hierarchy = "start"
 

@@ -281,6 +281,13 @@ def test_three_nodes_record_each_camera_once_through_kill_freeze_and_drain(
     failover = time.monotonic() - killed_at
     print(f"failover of {len(victim_cameras)} cameras after SIGKILL: {failover:.1f} s (lease {LEASE} s)")
 
+    # The recorded camera's new owner has indexed video of it before the killed node comes back.
+    wait(
+        lambda: Segment.objects.filter(camera_id=spanned).exclude(node=victim).exists(),
+        30,
+        lambda: f"segments of camera {spanned} from its new owner\n{cluster.logs()}",
+    )
+
     # A live viewer of a moved camera gets a playable URL again (the new owner writes the same HLS folder).
     moved_address = Camera.objects.get(id=spanned).address
     live = client.get(f"/api/cameras/stream/{moved_address}")
