@@ -36,6 +36,4 @@ class UserAdmin(RestrictedAdminMixin, BaseUserAdmin):
 # Roles replace Django's groups here; hiding them keeps one way to grant access.
 admin.site.unregister(Group)
 admin.site.login_form = ThrottledAdminAuthenticationForm
-admin.site.site_header = _("lprnvr administration")
-admin.site.site_title = _("lprnvr")
-admin.site.index_title = _("Cameras, recordings and plates")
+# The site's titles live on lprnvr.admin.AdminSite.

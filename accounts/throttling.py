@@ -20,9 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from lprnvr.alerts import services as alerts
+from lprnvr.alerts.models import EventKind
 
 from .models import LoginFailureCounter
 
@@ -93,10 +97,21 @@ def start_login_attempt(username: str, address: str) -> None:
         if not _take(limit, now):
             for other in taken:  # a refused attempt is not counted
                 _give_back(other)
-            raise LoginThrottled(_retry_after(limit, now))
+            retry_after = _retry_after(limit, now)
+            if not taken:  # the username's own limit: somebody is guessing this account's password
+                report_account_throttled(username, address, limit, retry_after)
+            raise LoginThrottled(retry_after)
         taken.append(limit)
     horizon = max(settings.LOGIN_FAILURE_WINDOW, settings.LOGIN_ADDRESS_FAILURE_WINDOW)
     LoginFailureCounter.objects.filter(window_start__lt=now - timedelta(seconds=horizon)).delete()
+
+
+def report_account_throttled(username: str, address: str, limit: Limit, retry_after: int) -> None:
+    """An alert event, once per window and account/address (every refused guess after that is not news)."""
+    if not cache.add(f"alerts:throttled:{limit.key}", 1, timeout=retry_after):
+        return
+    detail = {"address": address[:64], "failures": limit.max_failures, "window_seconds": limit.window}
+    alerts.emit(kind=EventKind.LOGIN_FAILURES, subject=username[:150], detail=detail)
 
 
 def _give_back(limit: Limit) -> None:

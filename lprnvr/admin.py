@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.contrib import messages
+from django.conf import settings
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from .visibility import OutOfScope, can_operate, is_admin
 
@@ -119,3 +123,35 @@ class RestrictedInlineMixin:
         if "queryset" not in kwargs and hasattr(related, "manageable_by"):
             kwargs["queryset"] = related.manageable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AdminSite(admin.AdminSite):
+    """The admin site, with the dashboard (lprnvr.dashboard) as its index: every role lands there and
+    sees its own cameras' state; "View site" leads back to it."""
+
+    site_url = "/admin/"
+    site_header = _("lprnvr administration")
+    site_title = _("lprnvr")
+    index_title = _("Dashboard")
+    index_template = "admin/dashboard.html"
+
+    def index(self, request, extra_context=None):
+        from .dashboard import dashboard
+
+        context = {
+            "dashboard": dashboard(request),
+            "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
+
+    def get_urls(self):
+        own = [path("dashboard/panel/", self.admin_view(self.dashboard_panel), name="dashboard_panel")]
+        return own + super().get_urls()
+
+    def dashboard_panel(self, request):
+        """The dashboard's panels alone, as HTML: what the index fetches every few seconds."""
+        from .dashboard import dashboard
+
+        context = {**self.each_context(request), "dashboard": dashboard(request)}
+        return TemplateResponse(request, "admin/dashboard_panel.html", context)

@@ -53,10 +53,11 @@ def client_address(request) -> str:
 def absolute_url(request, path: str) -> str:
     """`path` as a URL to hand out: on PUBLIC_BASE_URL when set; else on the request's host when
     ALLOWED_HOSTS names the hosts (Django has checked it); else the path alone, which browsers and
-    hls.js resolve against the page, because with ALLOWED_HOSTS=* the Host header is anybody's."""
+    hls.js resolve against the page, because with ALLOWED_HOSTS=* the Host header is anybody's.
+    With no request (a worker writing a message): PUBLIC_BASE_URL, else the path."""
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL + path
-    if "*" not in settings.ALLOWED_HOSTS:
+    if request is not None and "*" not in settings.ALLOWED_HOSTS:
         return request.build_absolute_uri(path)
     return path
 

@@ -18,9 +18,11 @@ app.conf.task_routes = {
     "plates.*": {"queue": "plates"},
     "cameras.discovery.*": {"queue": "discovery"},
     "recordings.*": {"queue": "default"},
+    # Alerts: a slow receiver (a webhook answering in 2 s, a broker down) never holds up other work.
+    "alerts.*": {"queue": "notify"},
 }
 #: Every queue a worker started by `make run` consumes.
-QUEUES = ("default", "plates", "discovery")
+QUEUES = ("default", "plates", "discovery", "notify")
 app.autodiscover_tasks()
 
 

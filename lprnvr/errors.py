@@ -114,7 +114,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def bad_request(request, exception=None):
-    return error_response(400, _("Bad request."))
+    from .middleware import wants_json
+
+    message = _("Bad request.")
+    if not wants_json(request):
+        return render(request, "400.html", {"message": message}, status=400)
+    return error_response(400, message)
 
 
 def permission_denied(request, exception=None):
@@ -142,4 +147,10 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return error_response(500, _("Internal server error."))
+    from .middleware import wants_json
+
+    message = _("Internal server error.")
+    if not wants_json(request):
+        # A page of its own, without the admin's context: whatever failed (the database) may fail again.
+        return render(request, "500.html", {"message": message}, status=500)
+    return error_response(500, message)

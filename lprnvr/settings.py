@@ -54,7 +54,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lprnvr.apps.LprnvrAdminConfig",  # django.contrib.admin, with the dashboard as its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "recordings",
     "plates",
     "lprnvr.monitoring",
+    "lprnvr.alerts",
 ]
 
 MIDDLEWARE = [
@@ -375,6 +376,8 @@ DISCOVERY_HOST_TIMEOUT = env.int("DISCOVERY_HOST_TIMEOUT", default=30)
 DISCOVERY_SKIP_PING = env.bool("DISCOVERY_SKIP_PING", default=False)
 DISCOVERY_API_WAIT = env.float("DISCOVERY_API_WAIT", default=20)
 DISCOVERY_CONCURRENCY = env.int("DISCOVERY_CONCURRENCY", default=16)
+# Seconds the camera page's "test connection" and snapshot wait for a camera (per protocol).
+CAMERA_TEST_TIMEOUT = env.float("CAMERA_TEST_TIMEOUT", default=5)
 DISCOVERY_FFPROBE_TIMEOUT = env.float("DISCOVERY_FFPROBE_TIMEOUT", default=8)
 DISCOVERY_FFPROBE_CONCURRENCY = env.int("DISCOVERY_FFPROBE_CONCURRENCY", default=8)
 DISCOVERY_FFPROBE_PER_DEVICE = env.int("DISCOVERY_FFPROBE_PER_DEVICE", default=2)
@@ -434,6 +437,15 @@ EXPORT_MAX_SECONDS = env.int("EXPORT_MAX_SECONDS", default=24 * 3600)  # longest
 EXPORTS_RESERVE_FRACTION = env.float("EXPORTS_RESERVE_FRACTION", default=0.05)
 EXPORT_CACHE_SECONDS = env.int("EXPORT_CACHE_SECONDS", default=3600)  # an export (or download) file is kept this long
 
+# Timeline and playback (recordings.timeline, recordings.playback).
+TIMELINE_GAP_TOLERANCE = env.float("TIMELINE_GAP_TOLERANCE", default=1.5)  # seconds: shorter holes are one span
+TIMELINE_MAX_DAYS = env.int("TIMELINE_MAX_DAYS", default=7)  # longest window one timeline request covers
+TIMELINE_MAX_CAMERAS = env.int("TIMELINE_MAX_CAMERAS", default=64)  # cameras per multi-camera timeline
+TIMELINE_MAX_MARKERS = env.int("TIMELINE_MAX_MARKERS", default=2000)  # plate reads per camera and window
+PLAYBACK_HOURS = env.float("PLAYBACK_HOURS", default=2.0)  # a playback playlist covers this much from its start
+# Lifetime of a signed playback URL (the playlist and its segments); ended earlier as live URLs are.
+PLAYBACK_URL_TTL = env.int("PLAYBACK_URL_TTL", default=4 * 3600)
+
 # --- Monitoring (monitoring app): service heartbeats and the Prometheus /metrics endpoint -------
 from lprnvr.celery import QUEUES as _CELERY_QUEUES  # noqa: E402  (lprnvr/__init__ has loaded it already)
 
@@ -441,6 +453,10 @@ from lprnvr.celery import QUEUES as _CELERY_QUEUES  # noqa: E402  (lprnvr/__init
 # queue's workers a heartbeat task this often.
 SERVICE_HEARTBEAT_SECONDS = env.float("SERVICE_HEARTBEAT_SECONDS", default=30.0)
 SERVICE_STALE_SECONDS = env.float("SERVICE_STALE_SECONDS", default=120.0)  # no beat this long: "stale"
+# Seconds between the dashboard's refreshes (the admin index polls its panel).
+DASHBOARD_REFRESH_SECONDS = env.int("DASHBOARD_REFRESH_SECONDS", default=3)
+# Seconds the dashboard's disk figures (a sum over every segment row) are reused between refreshes.
+DASHBOARD_DISK_SECONDS = env.int("DASHBOARD_DISK_SECONDS", default=30)
 # Services that must be running somewhere: one that never beat is "missing" (drop "events" on a site
 # with no ANPR camera, for instance). Any other service that beats is reported too.
 SERVICES_EXPECTED = env.list(
@@ -458,3 +474,41 @@ for _queue in _CELERY_QUEUES:
 # these addresses or networks (as lprnvr.api.client_address sees it). Neither set: always 403.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# --- Alerts (lprnvr/alerts, docs/alerts.md): rules that notify by webhook, MQTT and email ------
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=8)  # then the delivery ends `failed`
+ALERTS_RETRY_BASE_DELAY = env.float("ALERTS_RETRY_BASE_DELAY", default=5.0)  # doubles each attempt
+ALERTS_RETRY_MAX_DELAY = env.float("ALERTS_RETRY_MAX_DELAY", default=900.0)
+# Beat: deliveries (and events) whose task message was lost are queued again this often (seconds).
+ALERTS_REQUEUE_INTERVAL = env.int("ALERTS_REQUEUE_INTERVAL", default=60)
+ALERTS_SENDING_TIMEOUT = env.int("ALERTS_SENDING_TIMEOUT", default=300)  # `sending` this long: its worker died
+ALERTS_DOWN_AFTER = env.float("ALERTS_DOWN_AFTER", default=60.0)  # a camera in backoff/down this long is "down"
+ALERTS_RULES_CACHE_SECONDS = env.float("ALERTS_RULES_CACHE_SECONDS", default=5.0)  # plate kinds watched, per process
+ALERTS_RETENTION_DAYS = env.int("ALERTS_RETENTION_DAYS", default=90)  # events (and their deliveries) kept
+ALERTS_MQTT_KEEPALIVE = env.int("ALERTS_MQTT_KEEPALIVE", default=60)
+CELERY_BEAT_SCHEDULE["alerts-requeue"] = {"task": "alerts.requeue", "schedule": float(ALERTS_REQUEUE_INTERVAL)}
+# Services with no heartbeat and folders under the free-space floor are looked for this often (s).
+ALERTS_SYSTEM_CHECK_INTERVAL = env.int("ALERTS_SYSTEM_CHECK_INTERVAL", default=60)
+ALERTS_DISK_LOW_REPEAT = env.int("ALERTS_DISK_LOW_REPEAT", default=3600)  # one disk_low per folder this often
+CELERY_BEAT_SCHEDULE["alerts-system-checks"] = {
+    "task": "alerts.system_checks",
+    "schedule": float(ALERTS_SYSTEM_CHECK_INTERVAL),
+}
+# Outgoing mail (email targets): EMAIL_URL as smtp://user:password@host:25, smtp+tls://...:587 or
+# smtp+ssl://...:465 (django-environ); the password may be URL-quoted.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lprnvr@localhost")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "EventKindEnum": "lprnvr.alerts.models.EventKind",
+        "DeliveryStatusEnum": "lprnvr.alerts.models.DeliveryStatus",
+        "TargetKindEnum": "lprnvr.alerts.models.Target.Kind",
+    }
+)

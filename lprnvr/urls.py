@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/", include("recordings.api.urls")),  # seed 002's /api/cameras/stream* and /api/nvr/*
     path("api/cameras/", include("cameras.api.urls")),
     path("", include("plates.api.urls")),
+    path("api/alerts/", include("lprnvr.alerts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

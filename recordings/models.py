@@ -211,7 +211,8 @@ class Segment(models.Model):
         verbose_name = _("segment")
         verbose_name_plural = _("segments")
         ordering = ["start"]
-        indexes = [models.Index(fields=["camera", "start"], name="segment_camera_start")]
+        # Covering: the timeline (recordings.timeline) reads spans from this index alone (index-only scan).
+        indexes = [models.Index(fields=["camera", "start"], include=["end", "continuous"], name="segment_camera_cover")]
 
     def __str__(self) -> str:
         return self.path

@@ -18,6 +18,9 @@ from django.conf import settings
 from django.db.models import Count, DurationField, F, Q, Sum
 from django.utils import timezone
 
+from lprnvr.alerts import services as alerts
+from lprnvr.alerts.models import EventKind
+
 from . import exports, storage
 from .models import MediaChannel, Recording, RecordingStatus, Segment
 
@@ -155,6 +158,7 @@ def apply_retention(camera_ids: list[int]) -> dict:
             rec.end_time, rec.stopped_reason = now, "disk full"
             rec.save(update_fields=["end_time", "stopped_reason"])
             finalize(rec, RecordingStatus.STOPPED_DISK_FULL)
+            alerts.emit(kind=EventKind.RECORDING_DISK_FULL, camera=rec.camera, detail={"recording": rec.pk})
             stats["stopped_recordings"] += 1
         if stats["stopped_recordings"]:
             log.warning("disk full: stopped %d recordings", stats["stopped_recordings"])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from . import storage
+from . import status, storage
 from .models import LiveViewer, MediaChannel, MediaLease, MediaNode, ProcessState, Recording, Segment
 
 
@@ -49,8 +49,9 @@ def recording_status(camera) -> dict:
     """Seed 002's status of a camera, plus the state of its ffmpeg process."""
     active = Recording.objects.active().filter(camera=camera).order_by("start_time").first()
     channel = MediaChannel.objects.filter(camera=camera).first()
+    continuous_running = bool(channel and channel.continuous and channel.state == ProcessState.RUNNING)
     return {
-        "is_recording": active is not None,
+        "is_recording": active is not None or continuous_running,
         "elapsed_sec": int((timezone.now() - active.start_time).total_seconds()) if active else 0,
         "continuous": bool(channel and channel.continuous),
         "process": channel.state if channel else "idle",
@@ -59,10 +60,8 @@ def recording_status(camera) -> dict:
 
 
 def with_media_status(cameras):
-    """Cameras annotated with what the camera list shows of their media: recording now, process state."""
-    return cameras.select_related("media").annotate(
-        is_recording=Exists(Recording.objects.active().filter(camera=OuterRef("pk")))
-    )
+    """Cameras annotated with what the camera list shows of their media (see `status.with_media_status`)."""
+    return status.with_media_status(cameras)
 
 
 def check_recordings_storage() -> None:

@@ -136,6 +136,22 @@ def read_token(token: str) -> tuple[int, int, int] | None:
         return None
 
 
+def token_still_allowed(camera_id: int, user_id: int, generation: int) -> bool:
+    """The token's user is still active, with the same token generation, and still allowed on the
+    camera (cached briefly: players poll). What every signed media URL (live, playback) checks."""
+    from django.core.cache import cache
+
+    from accounts.models import User
+
+    key = f"recordings:hls-allowed:{camera_id}:{user_id}:{generation}"
+    allowed = cache.get(key)
+    if allowed is None:
+        user = User.objects.filter(id=user_id, is_active=True, token_generation=generation).first()
+        allowed = bool(user and Camera.objects.visible_to(user).filter(id=camera_id).exists())
+        cache.set(key, allowed, 10)
+    return allowed
+
+
 def hls_url(*, camera: Camera, user) -> str:
     """A URL any player can open without headers: the token in the path, so relative segment URLs keep it."""
     token = signed_token(camera_id=camera.id, user_id=user.id, generation=user.token_generation)

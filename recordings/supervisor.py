@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts.outages import StreamOutages
 from lprnvr.instance_lock import hold_instance_lock
 from lprnvr.monitoring.heartbeats import MEDIA, Heartbeat
 
@@ -128,6 +129,7 @@ class Supervisor:
         self.node = nodes.Node()  # which cameras are this node's (recordings.nodes)
         self.registered = False
         self.releasing: set[int] = set()  # cameras moving to another node: stopped, then their lease released
+        self.outages = StreamOutages()  # camera_down / camera_up alert events
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -515,6 +517,7 @@ class Supervisor:
     def _report(self) -> None:
         """Write process state to MediaChannel rows, only when it changed."""
         for ch in self.channels.values():
+            self.outages.observe(ch.camera_id, ch.state, ch.last_error)
             retry = None
             if ch.state in (ProcessState.BACKOFF, ProcessState.DOWN):
                 retry = timezone.now() + timedelta(seconds=max(0.0, ch.next_start - time.monotonic()))

@@ -109,7 +109,8 @@ def binary_problems() -> list[str]:
 
 
 def tests_use_mqtt() -> bool:
-    return any("mqtt" in path.read_text(errors="ignore").lower() for path in ROOT.glob("*/tests/**/*.py"))
+    paths = [*ROOT.glob("*/tests/**/*.py"), *ROOT.glob("lprnvr/*/tests/**/*.py")]  # apps and lprnvr's own apps
+    return any("mqtt" in path.read_text(errors="ignore").lower() for path in paths)
 
 
 def mqtt_problems() -> list[str]:

@@ -4,9 +4,11 @@ import ipaddress
 import re
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cameras.models import Camera
+from recordings import status as media_status
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -39,7 +41,12 @@ class CameraSerializer(serializers.ModelSerializer):
     has_credentials = serializers.SerializerMethodField()
     has_custom_rtsp_url = serializers.SerializerMethodField()
     address = serializers.CharField(read_only=True)
-    is_recording = serializers.SerializerMethodField()
+    is_recording = serializers.SerializerMethodField(
+        help_text=_("A recording is active, or the camera records 24/7 and its stream runs.")
+    )
+    last_seen = serializers.SerializerMethodField(
+        help_text=_("When the camera last gave us video: its newest segment or live playlist.")
+    )
     stream_state = serializers.SerializerMethodField(
         help_text=_("State of the camera's ffmpeg process: idle, starting, running, backoff or down.")
     )
@@ -91,14 +98,19 @@ class CameraSerializer(serializers.ModelSerializer):
         return bool(camera.rtsp_url)
 
     def get_is_recording(self, camera: Camera) -> bool:
-        return bool(getattr(camera, "is_recording", False))
+        return media_status.is_recording(camera)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_seen(self, camera: Camera) -> str | None:
+        seen = media_status.last_frame(camera)
+        return serializers.DateTimeField().to_representation(seen) if seen else None
 
     def get_stream_state(self, camera: Camera) -> str:
-        media = getattr(camera, "media", None)
+        media = media_status.channel_of(camera)
         return media.state if media else "idle"
 
     def get_stream_error(self, camera: Camera) -> str:
-        media = getattr(camera, "media", None)
+        media = media_status.channel_of(camera)
         return media.last_error if media else ""
 
 

@@ -679,6 +679,13 @@ class ISAPIClient:
         response = self.request("GET", "/ISAPI/System/deviceInfo")
         return parse_device_info(response.content)
 
+    def picture(self, channel: int = 1, stream_no: int = 1) -> bytes:
+        """`/ISAPI/Streaming/channels/<channel>0<stream>/picture`: a JPEG of what the camera sees now."""
+        response = self.request("GET", f"/ISAPI/Streaming/channels/{channel * 100 + stream_no}/picture")
+        if not response.content.startswith(b"\xff\xd8"):
+            raise ProtocolError(f"camera {self.address} answered a picture that is not a JPEG")
+        return response.content
+
     def streaming_channels(self) -> list[StreamingChannel]:
         """`/ISAPI/Streaming/channels`: every stream of every channel (ids 101, 102, 201...)."""
         response = self.request("GET", "/ISAPI/Streaming/channels")

@@ -53,6 +53,24 @@ def test_500_is_json(as_user, admin_user, monkeypatch):
     assert "kaboom" not in body["error"]
 
 
+@override_settings(DEBUG=False)
+def test_a_browser_meets_a_500_as_a_page_in_its_language(admin_user, camera, monkeypatch):
+    from django.test import Client
+
+    from recordings import status
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(status, "state_of", boom)  # the camera list's state column fails
+    client = Client(raise_request_exception=False, HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE="es")
+    client.force_login(admin_user)
+    response = client.get("/admin/cameras/camera/")
+    text = response.content.decode()
+    assert response.status_code == 500 and response["Content-Type"].startswith("text/html")
+    assert '<html lang="es">' in text and "kaboom" not in text and 'href="/admin/"' in text
+
+
 def test_507_shape():
     from rest_framework.test import APIRequestFactory
 

@@ -69,7 +69,8 @@ MATRIX = [
     ("get", "/api/docs/", None, (200, 200, 200, 200)),
     ("post", "/i18n/setlang/", {"language": "es"}, (302, 302, 302, 302)),
     # The admin site's own pages: every role signs in (for the Live view and Player) ...
-    ("get", "/admin/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/", None, (LOGIN, 200, 200, 200)),  # the dashboard, each role's own cameras
+    ("get", "/admin/dashboard/panel/", None, (LOGIN, 200, 200, 200)),  # its refresh
     ("get", "/admin/login/", None, (200, LOGIN, LOGIN, LOGIN)),
     ("post", "/admin/logout/", {}, (LOGIN, 200, 200, 200)),
     ("get", "/admin/password_change/", None, (LOGIN, 200, 200, 200)),
@@ -88,6 +89,9 @@ MATRIX = [
     *model_admin("accounts/user", "other"),
     ("get", "/admin/accounts/user/{other}/password/", None, (LOGIN, 403, 403, 200)),
     *model_admin("cameras/camera", "assigned"),
+    # The camera asked now (127.0.0.61 refuses both protocols: the page says so, as a 502 page).
+    ("get", "/admin/cameras/camera/{assigned}/snapshot/", None, (LOGIN, 403, 403, 502)),
+    ("post", "/admin/cameras/camera/{assigned}/test-connection/", {}, (LOGIN, 403, 403, 200)),
     *model_admin("cameras/discoveryjob", "discovery_job", add=403),
     *model_admin("cameras/discovereddevice", "device", add=403),
 ]

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts import services as alerts
+from lprnvr.alerts.models import EventKind
 
 from .. import reconcile
 from ..clients import isapi
@@ -76,6 +78,9 @@ def converge_camera(camera_id: int) -> PlateJob | None:
         plate_count=sum(len(v) for v in state.values()),
     )
     work = report["missing"] or report["to_remove"] or report["duplicates"] or report["mismatched"]
+    if work or report["unexpected"]:
+        counts = {key: len(report.get(key) or []) for key in ("missing", "unexpected", "duplicates", "mismatched")}
+        alerts.emit(kind=EventKind.LIST_DRIFT, camera=camera, detail=counts)
     if not work and not (device.remove_unexpected and report["unexpected"]):
         return None
     with transaction.atomic():

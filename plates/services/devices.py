@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts import services as alerts
+from lprnvr.alerts.models import EventKind
 
 from ..clients import isapi
 from ..models import (
@@ -88,6 +90,9 @@ def record_auth_failure(camera: Camera, device: AnprCamera, exc: isapi.BadCreden
     if exc.locked and not exc.unlock_time:
         device.locked_until = timezone.now() + timedelta(seconds=1800)
     device.save(update_fields=["auth_failed_at", "auth_fingerprint", "auth_error", "locked_until"])
+    if exc.locked:
+        until = device.locked_until.isoformat() if device.locked_until else None
+        alerts.emit(kind=EventKind.CAMERA_LOCKED, camera=camera, detail={"locked_until": until, "error": str(exc)})
 
 
 def clear_auth_failure(camera: Camera) -> None:

@@ -20,6 +20,7 @@ from django.db.models import Case, Exists, OuterRef, Q, Sum, When
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts import services as alerts
 
 from ..clients.isapi import normalise_plate
 from ..clients.isapi_events import Alert
@@ -177,6 +178,7 @@ def ingest_read(*, camera: Camera, alert: Alert, pictures: dict[str, bytes], sou
             read = _new_read(camera, alert, source, number, uuid, camera_time, received)
             _changed, written = _save_pictures(read, pictures)
             read.save(force_insert=True)
+            alerts.read_stored(read)  # no query unless a rule watches plates; the rules run on the notify queue
             return read, True
     except IntegrityError:
         for path in written:  # the row that named them was not stored

@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cameras.models import Camera
+from lprnvr.alerts import services as alerts
+from lprnvr.alerts.models import EventKind
 
 from .. import reconcile
 from ..clients import isapi
@@ -281,6 +283,23 @@ def finish_job_if_done(job_id: int) -> None:
         job.finished_at = timezone.now()
         job.started_at = job.started_at or job.finished_at
         job.save(update_fields=["status", "finished_at", "started_at"])
+        if job.status in (Status.FAILED, Status.PARTIAL):
+            report_job_failure(job)
+
+
+def report_job_failure(job: PlateJob) -> None:
+    """A failed or partly failed job as an alert event: the camera when it was the only one."""
+    parts = list(PlateJobCamera.objects.filter(job=job).select_related("camera"))
+    failed = [p for p in parts if p.status == Status.FAILED]
+    kind = EventKind.JOB_FAILED if job.status == Status.FAILED else EventKind.JOB_PARTIAL
+    detail = {
+        "job": job.pk,
+        "operation": job.operation,
+        "failed": [{"camera": p.camera_address, "error": p.last_error[:300]} for p in failed[:20]],
+        "cameras": len(parts),
+    }
+    camera = parts[0].camera if len(parts) == 1 else None
+    alerts.emit(kind=kind, camera=camera, subject=f"#{job.pk}", detail=detail)
 
 
 # --- Operation handlers: (client, job camera, job, camera, device, items) -> None ------------------

@@ -84,3 +84,92 @@ class RecordingSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, obj) -> str:
         return f"/api/nvr/recordings/{obj.id}/download"
+
+
+class TimelineWindowSerializer(serializers.Serializer):
+    """A window of at most TIMELINE_MAX_DAYS: ISO 8601 times, with an offset or in the site's time zone."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": [_("Must be after start.")]})
+        days = settings.TIMELINE_MAX_DAYS
+        if (attrs["end"] - attrs["start"]).total_seconds() > days * 86400:
+            raise serializers.ValidationError({"end": [_("At most %(days)d days after start.") % {"days": days}]})
+        return attrs
+
+
+class TimelineCamerasSerializer(TimelineWindowSerializer):
+    cameras = serializers.CharField(help_text="Camera references, comma-separated.")
+
+    def validate_cameras(self, value: str) -> list[str]:
+        refs = [ref.strip() for ref in value.split(",") if ref.strip()]
+        if not refs:
+            raise serializers.ValidationError(_("Name at least one camera."))
+        if len(refs) > settings.TIMELINE_MAX_CAMERAS:
+            raise serializers.ValidationError(
+                _("At most %(n)d cameras at once.") % {"n": settings.TIMELINE_MAX_CAMERAS}
+            )
+        return list(dict.fromkeys(refs))
+
+
+class PlaybackSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="ISO 8601; without an offset, the site's time zone.")
+
+
+class SpanSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    continuous = serializers.BooleanField()
+    segments = serializers.IntegerField()
+
+
+class GapSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class MarkerSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    read_id = serializers.IntegerField()
+    number = serializers.CharField()
+    camera_verdict = serializers.CharField()
+    our_verdict = serializers.CharField()
+    flagged = serializers.BooleanField()
+    camera = serializers.CharField(help_text="The name of the camera that read the plate.")
+    own = serializers.BooleanField(help_text="Read by this camera (else by the ANPR camera it overviews).")
+
+
+class CameraTimelineSerializer(serializers.Serializer):
+    ip = serializers.CharField()
+    name = serializers.CharField()
+    recorded_seconds = serializers.FloatField()
+    spans = SpanSerializer(many=True)
+    gaps = GapSerializer(many=True)
+    markers = MarkerSerializer(many=True)
+    markers_truncated = serializers.BooleanField()
+
+
+class TimelineSerializer(CameraTimelineSerializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    tolerance = serializers.FloatField(help_text="Holes shorter than this (seconds) are inside a span.")
+
+
+class TimelinesSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    tolerance = serializers.FloatField()
+    cameras = CameraTimelineSerializer(many=True)
+
+
+class PlaybackUrlSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="A VOD HLS playlist; plays without headers until it expires.")
+    start = serializers.DateTimeField(help_text="The instant asked for.")
+    plays_from = serializers.DateTimeField(help_text="Where playback starts: the instant, or the next recorded one.")
+    first_frame = serializers.DateTimeField(help_text="The first frame's time (a keyframe at or before plays_from).")
+    duration = serializers.FloatField(help_text="Seconds of video in the playlist.")
+    expires_in = serializers.IntegerField()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import playback, views
 
 urlpatterns = [
     path("cameras/stream/<str:ref>", views.StreamView.as_view(), name="stream"),
@@ -16,4 +16,8 @@ urlpatterns = [
     path("nvr/export", views.ExportView.as_view(), name="nvr-export"),
     path("nvr/status/<str:ref>", views.StatusView.as_view(), name="nvr-status"),
     path("nvr/continuous/<str:ref>", views.ContinuousView.as_view(), name="nvr-continuous"),
+    path("nvr/timeline/", playback.TimelinesView.as_view(), name="nvr-timelines"),
+    path("nvr/timeline/<str:ref>", playback.TimelineView.as_view(), name="nvr-timeline"),
+    path("nvr/playback/<str:ref>", playback.PlaybackView.as_view(), name="nvr-playback"),
+    path("nvr/vod/<str:token>/<str:name>", playback.VodFileView.as_view(), name="nvr-vod-file"),
 ]

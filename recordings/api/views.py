@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -16,7 +15,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
 from cameras.models import Camera
 from lprnvr.api import CanOperate, IsAdmin, absolute_url
 from recordings import exports, selectors, services
@@ -148,7 +146,7 @@ class HlsFileView(APIView):
         claims = services.read_token(key)
         if claims is not None:
             camera_id, user_id, generation = claims
-            if not _token_still_allowed(camera_id, user_id, generation):
+            if not services.token_still_allowed(camera_id, user_id, generation):
                 raise exceptions.PermissionDenied(_("This link is no longer valid for this camera."))
         else:
             if not (request.user and request.user.is_authenticated):
@@ -168,18 +166,6 @@ class HlsFileView(APIView):
         else:
             response["Cache-Control"] = "private, max-age=60"
         return response
-
-
-def _token_still_allowed(camera_id: int, user_id: int, generation: int) -> bool:
-    """The token's user is still active, with the same token generation, and still allowed on the
-    camera (cached briefly: players poll)."""
-    key = f"recordings:hls-allowed:{camera_id}:{user_id}:{generation}"
-    allowed = cache.get(key)
-    if allowed is None:
-        user = User.objects.filter(id=user_id, is_active=True, token_generation=generation).first()
-        allowed = bool(user and Camera.objects.visible_to(user).filter(id=camera_id).exists())
-        cache.set(key, allowed, 10)
-    return allowed
 
 
 # --- NVR ------------------------------------------------------------------------------------------

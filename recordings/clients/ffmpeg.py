@@ -165,12 +165,40 @@ def channel_argv(
     ]  # fmt: skip
 
 
+def snapshot_argv(url: str, *, binary: str = "ffmpeg", socket_timeout: float = 5) -> list[str]:
+    """One JPEG of a stream's first decodable frame, written to stdout."""
+    return [binary, "-nostdin", "-hide_banner", "-loglevel", "error", *_rtsp_input_args(url, socket_timeout),
+            "-frames:v", "1", "-an", "-f", "image2", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]  # fmt: skip
+
+
+def snapshot(url: str, *, binary: str = "ffmpeg", timeout: float = 15, socket_timeout: float = 5) -> bytes:
+    """A JPEG taken from a stream now. Raises FFmpegError (redacted) when none could be taken."""
+    try:
+        done = subprocess.run(
+            snapshot_argv(url, binary=binary, socket_timeout=socket_timeout),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"no picture within {timeout:g} s") from exc
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not run: {exc.strerror or exc}") from exc
+    if done.returncode != 0 or not done.stdout.startswith(b"\xff\xd8"):
+        stderr = done.stderr.decode(errors="replace")
+        raise FFmpegError(last_error_line(stderr) or f"ffmpeg exited with {done.returncode}")
+    return done.stdout
+
+
 def export_argv(
     concat_list: Path, output: Path, *, start_offset: float = 0, duration: float | None = None, binary: str = "ffmpeg"
 ) -> list[str]:
     """Join recording segments (concat demuxer list) into one MP4, moov first (fast start), no re-encoding."""
     # -ss before -i: with stream copy, seek to the keyframe at or before the start (never a broken first GOP).
-    seek = ["-ss", f"{start_offset:.3f}"] if start_offset > 0 else []
+    # The offset comes rounded to the millisecond (it travels in the segment's URL) and input seeking
+    # lands on the keyframe at or before it: 5 ms later, a keyframe at 1.000078 s is not missed for
+    # the one a GOP earlier (frames are 20 ms or more apart, keyframes a GOP apart).
+    seek = ["-ss", f"{start_offset + 0.005:.3f}"] if start_offset > 0 else []
     limit = ["-t", f"{duration:.3f}"] if duration is not None else []
     return [
         binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -186,6 +214,70 @@ def run_export(argv: list[str], *, timeout: float = 600) -> None:
         raise FFmpegError(f"export timed out after {timeout:g} s") from exc
     if done.returncode != 0:
         raise FFmpegError(redact(last_error_line(done.stderr) or f"ffmpeg exited with {done.returncode}"))
+
+
+# MPEG-TS timestamps of a playback playlist start here, not at 0: a first segment whose B-frames put
+# its first dts before its first pts would otherwise be shifted alone, and collide with the next one.
+TS_BASE_SECONDS = 10.0
+
+
+def keyframe_times(path: Path, *, binary: str = "ffprobe", timeout: float = 20) -> list[float]:
+    """Presentation times of the video keyframes of a media file, in seconds from its first frame.
+
+    Reads packet headers only (no decoding): a few milliseconds for a 10 s segment.
+    Raises ProbeError when ffprobe fails or times out.
+    """
+    argv = [binary, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+            "-of", "csv=p=0", str(path)]  # fmt: skip
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeError(f"ffprobe timed out after {timeout:g} s") from exc
+    if done.returncode != 0:
+        raise ProbeError(redact(last_error_line(done.stderr) or f"ffprobe exited with {done.returncode}"))
+    times, keys = [], []
+    for line in done.stdout.splitlines():
+        pts, _sep, flags = line.partition(",")
+        try:
+            value = float(pts)
+        except ValueError:
+            continue
+        times.append(value)
+        if "K" in flags:
+            keys.append(value)
+    # Relative to the first frame, as `-ss` counts (ffmpeg adds the file's start time to it).
+    first = min(times, default=0.0)
+    return sorted(k - first for k in keys)
+
+
+def ts_remux_argv(path: Path, *, start_offset: float = 0, position: float = 0, binary: str = "ffmpeg") -> list[str]:
+    """One recorded MP4 segment copied (never re-encoded) into MPEG-TS on stdout, for a playback playlist.
+
+    `start_offset`: cut at this keyframe time of the file (the first segment of a playlist);
+    `position`: where the segment sits in the playlist, so timestamps run on across segments.
+    """
+    # The offset comes rounded to the millisecond (it travels in the segment's URL) and input seeking
+    # lands on the keyframe at or before it: 5 ms later, a keyframe at 1.000078 s is not missed for
+    # the one a GOP earlier (frames are 20 ms or more apart, keyframes a GOP apart).
+    seek = ["-ss", f"{start_offset + 0.005:.3f}"] if start_offset > 0 else []
+    return [
+        binary, "-nostdin", "-hide_banner", "-loglevel", "error",
+        *seek, "-i", str(path), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
+        "-output_ts_offset", f"{TS_BASE_SECONDS + position:.3f}", "-muxdelay", "0", "-muxpreload", "0",
+        "-f", "mpegts", "pipe:1",
+    ]  # fmt: skip
+
+
+def run_remux(argv: list[str], *, timeout: float = 30) -> bytes:
+    """Run a remux to stdout; its bytes. Raises FFmpegError (redacted) on failure or timeout."""
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"remux timed out after {timeout:g} s") from exc
+    if done.returncode != 0 or not done.stdout:
+        stderr = done.stderr.decode(errors="replace")
+        raise FFmpegError(redact(last_error_line(stderr) or f"ffmpeg exited with {done.returncode}"))
+    return done.stdout
 
 
 class ProbeUnavailable(FFmpegError):

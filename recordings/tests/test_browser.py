@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,3 +74,71 @@ def test_admin_recordings_player_plays_a_recording(make_user, live_server, tmp_p
     result, stderr = run_node("play_recording.js", live_server.url, admin.username, "correct-horse-9")
     assert result.get("ok"), (result, stderr)
     assert result["rows"] == 1 and 3 <= result["duration"] <= 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeline_plays_from_a_clicked_instant(make_user, live_server, tmp_path):
+    """The strip shows the recorded span and the plate read; a click plays from that instant (hls.js on
+    the signed VOD playlist), within 1 s of it; the screenshot is kept (LPRNVR_SCREENSHOTS)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from plates.models import PlateRead
+
+    from .factories import make_sample_mp4, make_segment
+
+    viewer = make_user("viewer", username="timeline-viewer")
+    camera = CameraFactory(name="Yard")
+    viewer.cameras.add(camera)
+    sample = make_sample_mp4(tmp_path / "sample.mp4")
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=20)
+    for i in range(10):
+        make_segment(camera, start + timedelta(seconds=4 * i), seconds=4, sample=sample, continuous=True)
+    PlateRead.objects.create(camera=camera, number="TL123", camera_time=start + timedelta(seconds=8))
+    shots = Path(os.environ.get("LPRNVR_SCREENSHOTS") or tmp_path)  # as the plate pages' browser tests
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "timeline.png"
+    typed = timezone.localtime(start - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    result, stderr = run_node("play_timeline.js", live_server.url, viewer.username, "correct-horse-9", typed, str(shot))
+    assert result.get("ok"), (result, stderr)
+    print("timeline playback:", result)  # the figures for the README (pytest -s)
+    assert result["spans"] == 1 and result["markers"] == 1
+    assert abs(result["firstWall"] - result["clicked"]) <= 1000, result
+    assert result["advanced"] > 2 and not result["message"] and not result["pageErrors"], result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_cameras_play_in_step(make_user, live_server, tmp_path):
+    """2x2: four cameras from one clicked instant stay within 0.5 s of each other (wall-clock time),
+    though their segments start at different moments."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .factories import make_sample_mp4, make_segment
+
+    user = make_user("user", username="timeline-user")
+    sample = make_sample_mp4(tmp_path / "sample.mp4")
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=20)
+    for n in range(4):
+        camera = CameraFactory(name=f"Cam {n}")
+        user.cameras.add(camera)
+        for i in range(8):  # each camera's segments offset by n seconds
+            make_segment(camera, start + timedelta(seconds=4 * i + n), seconds=4, sample=sample, continuous=True)
+    shots = Path(os.environ.get("LPRNVR_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    typed = timezone.localtime(start - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    result, stderr = run_node(
+        "play_timeline.js",
+        live_server.url,
+        user.username,
+        "correct-horse-9",
+        typed,
+        str(shots / "timeline-2x2.png"),
+        "sync",
+    )
+    assert result.get("ok"), (result, stderr)
+    print("timeline 2x2:", result)  # the figures for the README (pytest -s)
+    assert max(result["spreads"]) <= 500, result
+    assert not result["pageErrors"], result

@@ -84,12 +84,16 @@ def test_concurrent_exports_per_user_are_bounded(live_server, footage, settings,
     assert export(live_server, footage, 0, 2).status_code == 200
 
 
-def test_export_refused_with_507_when_it_would_cross_the_free_space_floor(live_server, footage, settings):
+def test_export_refused_with_507_when_it_would_cross_the_free_space_floor(live_server, footage, settings, monkeypatch):
     needed = exports.estimate_bytes(
         footage["camera"].id, footage["start"], footage["start"] + timedelta(seconds=40)
     )  # fmt: skip
+    # The disk held still (other programs write to the real one meanwhile): 10 GiB free.
+    real = storage.disk_usage()
+    free = 10 * 1024**3
+    monkeypatch.setattr(storage, "disk_usage", lambda folder=None: type(real)(real.total, real.total - free, free))
     # Room for the floor now, but not for the floor plus this export.
-    settings.DISK_FREE_FLOOR_BYTES = storage.disk_free() - needed // 2
+    settings.DISK_FREE_FLOOR_BYTES = free - needed // 2
     response = export(live_server, footage, 0, 10)
     assert response.status_code == 507
     assert response.json()["code"] == "export_no_space" and response.json()["status"] == 507

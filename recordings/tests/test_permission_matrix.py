@@ -14,7 +14,7 @@ from django.utils import timezone
 from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
 from lprnvr.tests.matrix import LOGIN, model_admin
-from recordings import services, storage
+from recordings import playback, services, storage
 from recordings.models import MediaChannel, MediaNode
 
 from .factories import RecordingFactory, make_sample_mp4, make_segment
@@ -56,9 +56,19 @@ def world(make_user, settings, sample_mp4):
     export = f"camera_ip={{a}}&start={start.isoformat().replace('+00:00', 'Z')}&end={(start + timedelta(seconds=3)).isoformat().replace('+00:00', 'Z')}"
     channel = MediaChannel.objects.create(camera=assigned)
     node = MediaNode.objects.create(name="matrix-node")
+    at = (start + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    window = f"start={at}&end={(start + timedelta(minutes=1)).isoformat().replace('+00:00', 'Z')}"
     return {
+        "window": window,
+        "at": at,
+        "vod": playback.signed_token(camera_id=assigned.id, user=viewer, start=start),
+        "vod_unassigned": playback.signed_token(camera_id=unassigned.id, user=viewer, start=start),
+        "vod_segment": f"{segments['rec'].id}_0_0.ts",
+        "vod_segment_unassigned": f"{segments['rec_unassigned'].id}_0_0.ts",
         "assigned": assigned,
         "unassigned": unassigned,
+        "assigned_pk": assigned.pk,
+        "unassigned_pk": unassigned.pk,
         "users": users,
         "token": token,
         "export": export,
@@ -95,15 +105,35 @@ MATRIX = [
     ("get", "/api/nvr/continuous/{a}", None, (401, 200, 200, 200)),
     ("put", "/api/nvr/continuous/{a}", {"continuous": True, "retention_days": 3}, (401, 403, 403, 200)),
     ("get", "/api/nvr/export?{export}", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/timeline/{a}?{window}", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/timeline/{u}?{window}", None, (401, 404, 404, 200)),
+    ("get", "/api/nvr/timeline/?cameras={a}&{window}", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/timeline/?cameras={a},{u}&{window}", None, (401, 400, 400, 200)),
+    ("get", "/api/nvr/playback/{a}?start={at}", None, (401, 200, 200, 200)),
+    ("get", "/api/nvr/playback/{u}?start={at}", None, (401, 404, 404, 200)),
+    # Playback files: the signed token is the credential (a viewer's here), refused on a camera it
+    # may not see, whoever presents it.
+    ("get", "/api/nvr/vod/{vod}/index.m3u8", None, (200, 200, 200, 200)),
+    ("get", "/api/nvr/vod/{vod}/{vod_segment}", None, (200, 200, 200, 200)),
+    ("get", "/api/nvr/vod/{vod_unassigned}/index.m3u8", None, (403, 403, 403, 403)),
+    ("get", "/api/nvr/vod/{vod_unassigned}/{vod_segment_unassigned}", None, (403, 403, 403, 403)),
+    ("get", "/api/nvr/vod/not-a-token/index.m3u8", None, (403, 403, 403, 403)),
     # The admin site: the Live view and the Player for every role (each filtered to its cameras) ...
     ("get", "/admin/recordings/recording/live/", None, (LOGIN, 200, 200, 200)),
     ("get", "/admin/recordings/recording/player/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/recordings/recording/timeline/", None, (LOGIN, 200, 200, 200)),
+    # Record / stop from the live grid: users and admins on their cameras (the API's rule), never viewers.
+    ("post", "/admin/recordings/recording/live/{assigned_pk}/record/", {"action": "stop"}, (LOGIN, 403, 302, 302)),
+    ("post", "/admin/recordings/recording/live/{unassigned_pk}/record/", {"action": "stop"}, (LOGIN, 403, 404, 302)),
+    ("post", "/admin/recordings/recording/live/{assigned_pk}/record/", {"action": "x"}, (LOGIN, 403, 400, 400)),
+    ("get", "/admin/recordings/recording/live/{assigned_pk}/record/", None, (LOGIN, 405, 405, 405)),
     # ... and nothing else.
     ("get", "/admin/recordings/", None, (LOGIN, 404, 404, 200)),
-    *model_admin("recordings/recording", "rec"),
-    *model_admin("recordings/segment", "segment", add=403),
-    *model_admin("recordings/mediachannel", "channel"),
-    *model_admin("recordings/medianode", "node", add=403),  # nodes write their own rows
+    # Rows the system writes: no add form; segments and media channels are never deleted here.
+    *model_admin("recordings/recording", "rec", add=403),
+    *model_admin("recordings/segment", "segment", add=403, delete=403),
+    *model_admin("recordings/mediachannel", "channel", add=403, delete=403),
+    *model_admin("recordings/medianode", "node", add=403),  # nodes write their own rows; a gone one may be deleted
 ]
 
 
@@ -120,5 +150,7 @@ def test_matrix(world, role, method, path, body, expected):
         "channel": world["channel"],
         "node": world["node"],
     }
+    names.update({k: world[k] for k in ("window", "at", "vod", "vod_unassigned", "vod_segment",
+                                        "vod_segment_unassigned", "assigned_pk", "unassigned_pk")})  # fmt: skip
     names["export"] = world["export"].format(**names)
     matrix.check(role, world["users"], method, path, body, expected, names)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cameras.tests.factories import CameraFactory
 from conftest import client_for
+from lprnvr.alerts.models import Event, EventKind
 from recordings import retention, services, storage
 from recordings.clients import ffmpeg
 from recordings.models import LiveViewer, MediaChannel, Recording, RecordingStatus, Segment
@@ -77,6 +78,7 @@ def test_quota_drops_oldest_continuous_first_then_stops_recordings_cleanly(setti
     settings.RECORDINGS_QUOTA_BYTES = segs[0].size
     stats = retention.apply_retention([camera.id])
     assert stats["stopped_recordings"] == 1
+    assert Event.objects.get(kind=EventKind.RECORDING_DISK_FULL).camera == camera  # an alert event
     rec.refresh_from_db()
     assert rec.status == RecordingStatus.STOPPED_DISK_FULL and rec.end_time is not None
     assert rec.file_size > 0

@@ -17,6 +17,8 @@ It follows the research report (`shared/isapi/REPORT.md`), both firmware familie
 
 - Identity for discovery: `deviceInfo` with model/serial/MAC/firmware, `Streaming/channels`, and the
   login page at `/` without credentials (App-webs banner).
+- Snapshots: `Streaming/channels/<channel>0<stream>/picture` answers a JPEG (image/jpeg) for each of
+  its `channels`; an unknown channel is the 404 notSupport a real camera sends.
 - Events (REPORT §5): `alertStream` (never-ending multipart/mixed with heartbeats and ANPR alerts
   followed by their JPEG parts), pushes to configured `httpHosts` (listening mode), and the
   `vehicleDetect/plates` backfill; see `emit_read` and `StreamFaults`.
@@ -31,6 +33,7 @@ prints one JSON line with the ports, then serves until stdin closes.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import http.client
@@ -58,6 +61,13 @@ CSV_HEADER = (
     '"Effective End Date (Format: YYYY-MM-DD, e.g., 2017-12-07)"'
 )
 B_REQUIRED_KEYS = {"id", "LicensePlate", "listType", "cardNo", "createTime", "effectiveTime"}
+# What `Streaming/channels/<id>/picture` answers: a real (decodable) 32x24 JPEG, as a camera's would be.
+PICTURE_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgoKC8oLzc3Nzc3N0E8QUNDQ0FBQUFDQ0NISEhVVVVI"
+    "SEhDQ0hIUFBVVVxfXFdXVVdfX2RkZHh4c3OMjJGsrM//xABMAAEBAAAAAAAAAAAAAAAAAAAABQEBAQAAAAAAAAAAAAAAAAAAAAYQ"
+    "AQAAAAAAAAAAAAAAAAAAAAARAQAAAAAAAAAAAAAAAAAAAAD/wAARCAAYACADASIAAhEAAxEA/9oADAMBAAIRAxEAPwCCAo02AAAA"
+    "AA//2Q=="
+)
 HTML_401 = (
     b"<!DOCTYPE html>\r\n<html><head><title>Document Error: Unauthorized</title></head>\r\n"
     b"<body><h2>Access Error: 401 -- Unauthorized</h2>\r\n<p>Authentication Error</p>\r\n</body>\r\n</html>\r\n"
@@ -149,6 +159,7 @@ class HikvisionCamera:
         self.backfill_enabled = backfill
         self.http_hosts = [_free_slot(n) for n in range(1, http_host_slots + 1)]
         self.pushes: list[tuple[str, int]] = []  # (url, HTTP status or 0) of listening-mode POSTs
+        self.pictures_taken = 0  # Streaming/channels/<id>/picture answered
 
     # -- lifecycle --
 
@@ -913,6 +924,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, cam.device_info(), "application/xml")
         if method == "GET" and path == "/ISAPI/Streaming/channels":
             return self._send(200, cam.streaming_channels(), "application/xml")
+        picture = re.fullmatch(r"/ISAPI/Streaming/channels/(\d+)/picture", path)
+        if method == "GET" and picture and 1 <= int(picture[1]) // 100 <= cam.channels:
+            cam.pictures_taken += 1
+            return self._send(200, PICTURE_JPEG, "image/jpeg")
         if method == "GET" and path == "/ISAPI/Event/notification/alertStream":
             return self._alert_stream()
         if method == "GET" and path == "/ISAPI/Event/notification/httpHosts":

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cameras', '0003_camera_retired_at'),
-        ('recordings', '0003_media_starts'),
+        ('recordings', '0004_segment_covering_index'),
     ]
 
     operations = [
