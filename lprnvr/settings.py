@@ -6,6 +6,7 @@ system runs on embedded defaults: SQLite under `var/` and a Celery broker on the
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import environ
@@ -427,6 +428,12 @@ RECORDINGS_REQUIRE_MOUNT = env.bool("RECORDINGS_REQUIRE_MOUNT", default=False)
 # More than this share of indexed files missing at once is a disk fault, not deletions: no index row is dropped.
 RECORDINGS_MISSING_FRACTION = env.float("RECORDINGS_MISSING_FRACTION", default=0.5)
 RECORDINGS_QUARANTINE_DAYS = env.int("RECORDINGS_QUARANTINE_DAYS", default=7)  # broken segment files kept this long
+# Media nodes (recordings.nodes): every `run_media` is one; cameras are spread over the live ones by capacity.
+MEDIA_NODE_NAME = env.str("MEDIA_NODE_NAME", default="") or socket.gethostname()
+MEDIA_NODE_MAX_CHANNELS = env.int("MEDIA_NODE_MAX_CHANNELS", default=128)
+MEDIA_NODE_URL = env.str("MEDIA_NODE_URL", default="")  # where this node's files are reached (node-local disks)
+# A node that does not renew its leases for this long loses its cameras to the others.
+MEDIA_LEASE_SECONDS = env.float("MEDIA_LEASE_SECONDS", default=15.0)
 MEDIA_PROBE_TIMEOUT = env.float("MEDIA_PROBE_TIMEOUT", default=20.0)  # ffprobe of one segment file
 EXPORTS_PER_USER_CONCURRENT = env.int("EXPORTS_PER_USER_CONCURRENT", default=2)
 EXPORTS_PER_USER_PER_HOUR = env.int("EXPORTS_PER_USER_PER_HOUR", default=30)

@@ -65,6 +65,11 @@ STATS_SCHEMA = inline_serializer(
         "jobs": serializers.DictField(child=serializers.IntegerField()),
         "broker_messages": serializers.IntegerField(help_text="Task messages waiting in the broker."),
         "media_processes": serializers.DictField(child=serializers.IntegerField()),
+        "media_nodes": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Administrators: each media node (name, alive, draining, channels, max_channels, url, "
+            "cameras: the camera ids it records). Empty for other roles.",
+        ),
         "services": serializers.DictField(
             child=serializers.IntegerField(), help_text="(service, host) pairs by heartbeat state: ok, stale, missing."
         ),

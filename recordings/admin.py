@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +14,7 @@ from lprnvr.admin import RestrictedAdminMixin
 from lprnvr.visibility import can_operate
 
 from . import services, status
-from .models import MediaChannel, Recording, Segment
+from .models import MediaChannel, MediaLease, MediaNode, Recording, Segment
 
 
 @admin.register(MediaChannel)
@@ -21,12 +22,19 @@ class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     """The supervisor writes these rows (one per camera): only the two settings are edited here, as on
     the camera page; the process state is read-only."""
 
-    list_display = ["camera", "continuous", "retention_days", "state", "failures", "error_in_words", "updated_at"]
-    list_filter = ["state", "continuous"]
-    fields = ["camera", "continuous", "retention_days", "state", "error_in_words", "failures", "starts",
-              "started_at", "retry_at", "stream_info", "updated_at"]  # fmt: skip
+    list_display = ["camera", "continuous", "retention_days", "state", "node", "pinned_node", "failures",
+                    "error_in_words", "updated_at"]  # fmt: skip
+    list_filter = ["state", "continuous", "pinned_node"]
+    fields = ["camera", "continuous", "retention_days", "pinned_node", "state", "error_in_words", "failures",
+              "starts", "started_at", "retry_at", "stream_info", "updated_at"]  # fmt: skip
     readonly_fields = ["camera", "state", "error_in_words", "failures", "starts", "started_at", "retry_at",
                        "stream_info", "updated_at"]  # fmt: skip
+    list_select_related = ["camera", "pinned_node", "camera__lease"]
+
+    @admin.display(description=_("recorded by"))
+    def node(self, obj) -> str:
+        lease = getattr(obj.camera, "lease", None)
+        return lease.node if lease is not None else ""
 
     @admin.display(description=_("last error"))
     def error_in_words(self, obj):
@@ -39,12 +47,53 @@ class MediaChannelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         return False  # the row lives and goes with its camera
 
 
+@admin.register(MediaNode)
+class MediaNodeAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """The recording servers: alive or not, their load, their cameras; drain one before taking it down."""
+
+    list_display = ["name", "alive", "draining", "channels", "max_channels", "cameras", "url", "host", "seen_at"]
+    list_filter = ["draining"]
+    fields = ["name", "url", "max_channels", "draining", "host", "pid", "channels", "started_at", "seen_at", "leased"]
+    readonly_fields = ["name", "url", "max_channels", "host", "pid", "channels", "started_at", "seen_at", "leased"]
+    actions = ["drain", "undrain"]
+
+    def get_queryset(self, request):
+        leases = MediaLease.objects.filter(node=OuterRef("name")).values("node").annotate(n=Count("pk")).values("n")
+        return super().get_queryset(request).annotate(leased_cameras=Subquery(leases))
+
+    def has_add_permission(self, request):
+        return False  # a node is a running `run_media`: it writes its own row
+
+    @admin.display(boolean=True, description=_("alive"))
+    def alive(self, obj) -> bool:
+        return obj.is_alive
+
+    @admin.display(description=_("cameras"))
+    def cameras(self, obj) -> int:
+        return obj.leased_cameras or 0
+
+    @admin.display(description=_("cameras it holds"))
+    def leased(self, obj) -> str:
+        ids = MediaLease.objects.filter(node=obj.name).values_list("camera__name", flat=True)
+        return ", ".join(sorted(str(name) for name in ids)) or "-"
+
+    @admin.action(description=_("Drain: move its cameras to other nodes, take no new ones"))
+    def drain(self, request, queryset):
+        count = queryset.update(draining=True)
+        self.message_user(request, _("%(count)d node(s) draining.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Stop draining: take cameras again"))
+    def undrain(self, request, queryset):
+        count = queryset.update(draining=False)
+        self.message_user(request, _("%(count)d node(s) take cameras again.") % {"count": count}, messages.SUCCESS)
+
+
 @admin.register(Segment)
 class SegmentAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     """The index of recorded video, written by the supervisor: read-only. Footage is deleted by
     retention or with its camera (cameras.services.removal), never row by row here."""
 
-    list_display = ["camera", "start", "end", "size", "continuous", "path"]
+    list_display = ["camera", "start", "end", "size", "continuous", "path", "node"]
     list_filter = ["camera", "continuous"]
     date_hierarchy = "start"
 

@@ -47,7 +47,7 @@ def segment_name(start: datetime, *, continuous: bool) -> str:
 
 
 def index_segment(
-    camera_id: int, path: Path, start: datetime, duration: float, continuous: bool | None = None
+    camera_id: int, path: Path, start: datetime, duration: float, continuous: bool | None = None, *, node: str = ""
 ) -> Segment | None:
     """Add one complete segment to the index (idempotent) and anchor recordings waiting for video.
 
@@ -78,6 +78,15 @@ def index_segment(
             "end": start + timedelta(seconds=duration),
             "size": size,
             "continuous": continuous,
+        },
+        # The node that indexed it first: re-indexing (a new owner reading the previous run's list) keeps it.
+        create_defaults={
+            "camera_id": camera_id,
+            "start": start,
+            "end": start + timedelta(seconds=duration),
+            "size": size,
+            "continuous": continuous,
+            "node": node or settings.MEDIA_NODE_NAME,
         },
     )
     anchor_recordings(segment)

@@ -11,10 +11,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lprnvr.visibility import CameraScopedQuerySet
+from lprnvr.visibility import AdminOnlyQuerySet, CameraScopedQuerySet
 
 
 class ProcessState(models.TextChoices):
@@ -43,6 +44,15 @@ class MediaChannel(models.Model):
     retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     stream_info = models.JSONField(
         _("stream info"), default=dict, blank=True, help_text=_("Last probe: codecs, size, B-frames.")
+    )
+    pinned_node = models.ForeignKey(
+        "recordings.MediaNode",
+        verbose_name=_("pinned to node"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pinned_channels",
+        help_text=_("Only this media node records the camera while it is alive (empty: any node)."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -192,6 +202,8 @@ class Segment(models.Model):
     # continuous recording is turned off. Other segments live only as long as a recording covers them.
     # The file name carries the same class (`.c.mp4`), so a re-indexed file keeps it (see recordings.index).
     continuous = models.BooleanField(_("continuous"), default=False)
+    # The media node that indexed it (its MEDIA_NODE_NAME): who holds the file on node-local disks.
+    node = models.CharField(_("node"), max_length=100, blank=True, default="")
 
     objects = CameraScopedQuerySet.as_manager()
 
@@ -208,6 +220,73 @@ class Segment(models.Model):
     @property
     def duration(self) -> float:
         return (self.end - self.start).total_seconds()
+
+
+class MediaNodeQuerySet(AdminOnlyQuerySet):
+    def alive(self) -> MediaNodeQuerySet:
+        """Nodes that renewed their row within MEDIA_LEASE_SECONDS (by the database's clock)."""
+        return self.filter(seen_at__gt=Now() - timedelta(seconds=settings.MEDIA_LEASE_SECONDS))
+
+
+class MediaNode(models.Model):
+    """One `manage.py run_media` process (a recording server): its name, capacity and liveness.
+
+    The row is the node's heartbeat for assignment (renewed with its leases, every third of
+    MEDIA_LEASE_SECONDS); the monitoring heartbeat (`media` service, host = node name) is written too.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    url = models.CharField(_("URL"), max_length=300, blank=True, default="", help_text=_("MEDIA_NODE_URL."))
+    max_channels = models.PositiveIntegerField(_("capacity (channels)"), default=128)
+    draining = models.BooleanField(
+        _("draining"), default=False, help_text=_("Its cameras move to other nodes, and it takes no new ones.")
+    )
+    host = models.CharField(_("host"), max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+    channels = models.PositiveIntegerField(_("running channels"), default=0)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+
+    objects = MediaNodeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("media node")
+        verbose_name_plural = _("media nodes")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_alive(self) -> bool:
+        return self.seen_at is not None and timezone.now() - self.seen_at < timedelta(
+            seconds=settings.MEDIA_LEASE_SECONDS
+        )
+
+
+class MediaLease(models.Model):
+    """Which node owns a camera's media work, until when, under which generation (see recordings.nodes).
+
+    Taken and renewed only with conditional UPDATEs; `generation` grows on every take, so a node that
+    lost the lease (frozen, partitioned) can tell, and its segment indexing is refused.
+    """
+
+    camera = models.OneToOneField(
+        "cameras.Camera", verbose_name=_("camera"), on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    node = models.CharField(_("node"), max_length=100, blank=True, default="", db_index=True)
+    generation = models.PositiveBigIntegerField(_("generation"), default=0)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+
+    objects = CameraScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("media lease")
+        verbose_name_plural = _("media leases")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}: {self.node or '-'} #{self.generation}"
 
 
 class ExportStatus(models.TextChoices):

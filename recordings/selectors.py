@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Count
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from . import status, storage
-from .models import LiveViewer, MediaChannel, ProcessState, Recording, Segment
+from .models import LiveViewer, MediaChannel, MediaLease, MediaNode, ProcessState, Recording, Segment
 
 
 def media_stats(user) -> dict:
@@ -19,7 +20,29 @@ def media_stats(user) -> dict:
         "active_recordings": Recording.objects.visible_to(user).active().count(),
         "recordings": Recording.objects.visible_to(user).count(),
         "media_processes": {state: states.get(state, 0) for state in ProcessState.values if state != ProcessState.IDLE},
+        "media_nodes": media_nodes(user),
     }
+
+
+def media_nodes(user) -> list[dict]:
+    """The media nodes (administrators only): alive or not, draining, load, and the cameras each holds."""
+    held: dict[str, list[int]] = {}
+    leases = MediaLease.objects.exclude(node="").filter(expires_at__gt=Now()).order_by("camera_id")
+    for camera_id, node in leases.values_list("camera_id", "node"):
+        held.setdefault(node, []).append(camera_id)
+    return [
+        {
+            "name": node.name,
+            "alive": node.is_alive,
+            "draining": node.draining,
+            "channels": node.channels,
+            "max_channels": node.max_channels,
+            "url": node.url,
+            "cameras": held.get(node.name, []),
+            "seen_at": node.seen_at.isoformat() if node.seen_at else None,
+        }
+        for node in MediaNode.objects.visible_to(user)
+    ]
 
 
 def recording_status(camera) -> dict:

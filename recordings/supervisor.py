@@ -11,6 +11,7 @@ probes, which can block for seconds, run in a small thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -33,7 +34,7 @@ from lprnvr.alerts.outages import StreamOutages
 from lprnvr.instance_lock import hold_instance_lock
 from lprnvr.monitoring.heartbeats import MEDIA, Heartbeat
 
-from . import index, retention, storage
+from . import index, nodes, retention, storage
 from .clients import ffmpeg
 from .models import LiveViewer, MediaChannel, ProcessState, Recording, RecordingStatus, Segment
 
@@ -90,6 +91,7 @@ class Channel:
     reported: tuple = field(default_factory=tuple)
     healthy: bool = False
     camera_version: datetime | None = None  # Camera.updated_at the process was started with
+    leased: bool = False  # started under this node's lease: its segments are indexed only while it holds it
 
     @property
     def seg_dir(self) -> Path:
@@ -122,7 +124,11 @@ class Supervisor:
         self.fault: storage.StorageFault | None = None  # the recordings root cannot be trusted: nothing records
         self.reconciled = False
         self.last_root_check = 0.0
-        self.heartbeat = Heartbeat(MEDIA)  # this process's row in monitoring (one write per SERVICE_HEARTBEAT_SECONDS)
+        # This process's row in monitoring (one write per SERVICE_HEARTBEAT_SECONDS), one per node.
+        self.heartbeat = Heartbeat(MEDIA, host=settings.MEDIA_NODE_NAME)
+        self.node = nodes.Node()  # which cameras are this node's (recordings.nodes)
+        self.registered = False
+        self.releasing: set[int] = set()  # cameras moving to another node: stopped, then their lease released
         self.outages = StreamOutages()  # camera_down / camera_up alert events
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -133,7 +139,8 @@ class Supervisor:
     def recover(self) -> None:
         """After a crash: stop what the last supervisor left running, then index what it left on disk."""
         mine = storage.instance_id() + "/"
-        leftovers = [(pid, m) for pid, m in ffmpeg.find_leftovers() if m.startswith(mine)]
+        # Another node's children on this host (same recordings root) are that node's, not leftovers.
+        leftovers = [(pid, m) for pid, m in ffmpeg.find_leftovers() if m.startswith(mine) and _orphaned(pid)]
         for pid, marker in leftovers:
             log.info("stopping leftover ffmpeg pid %d (%s)", pid, marker)
             _signal(pid, signal.SIGTERM)
@@ -143,11 +150,14 @@ class Supervisor:
             time.sleep(0.1)
         for pid, _marker in leftovers:
             _signal(pid, signal.SIGKILL)
+        elsewhere = self.node.leased_elsewhere()
         for folder in Path(settings.RECORDINGS_DIR).glob("cam*"):
             try:
-                self._ingest_csv(Channel(camera_id=int(folder.name[3:])))
+                camera_id = int(folder.name[3:])
             except ValueError:
                 continue
+            if camera_id not in elsewhere:  # another node's camera: its list is that node's to read
+                self._ingest_csv(Channel(camera_id=camera_id))
         self.check_storage()
 
     def check_storage(self) -> None:
@@ -170,7 +180,12 @@ class Supervisor:
                 storage.prepare_root()
             if fault is not None or not self.reconciled:
                 try:
-                    log.info("reconciled the index: %s", index.reconcile())
+                    # Files another node is writing now are not unlisted leftovers: leave its cameras alone.
+                    elsewhere = self.node.leased_elsewhere()
+                    scope = (
+                        None if not elsewhere else sorted(set(Camera.objects.values_list("id", flat=True)) - elsewhere)
+                    )
+                    log.info("reconciled the index: %s", index.reconcile(scope))
                     self.reconciled, fault = True, None
                     storage.report_fault(None)
                 except index.TooManyMissing as exc:
@@ -193,8 +208,11 @@ class Supervisor:
         self.acquire_lock()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._request_stop)
+        self.node.register()
+        self.registered = True
+        self.node.start(settings.MEDIA_RUN_DIR)
         self.recover()
-        log.info("media supervisor running (instance %s)", storage.instance_id())
+        log.info("media supervisor running (instance %s, node %s)", storage.instance_id(), self.node.name)
         while not self.stopping:
             started = time.monotonic()
             try:
@@ -258,6 +276,7 @@ class Supervisor:
                 self._ingest_csv(ch)
                 self._set(ch, ProcessState.IDLE)
         self._report()
+        self.node.stop()  # the leases go back at once: the other nodes take the cameras without waiting
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     # --- one pass ----------------------------------------------------------------------------------
@@ -268,6 +287,7 @@ class Supervisor:
         if now_mono - self.last_root_check > ROOT_RECHECK:
             self.check_storage()
         desired, self.keeping, self.continuous = desired_state()
+        desired = self._my_share(desired)
         blocked: set[int] = set()
         if self.fault is not None:
             blocked, desired = desired, set()  # nothing writes to a root that cannot be trusted
@@ -297,13 +317,53 @@ class Supervisor:
         # The free-space floor is one statvfs: checked often, so a filling disk is handled within seconds.
         low_disk = now_mono - self.last_retention > 5 and storage.disk_free() < settings.DISK_FREE_FLOOR_BYTES
         due = low_disk or now_mono - self.last_retention > settings.MEDIA_RETENTION_INTERVAL
-        if due and self.fault is None:  # retention judges what is on disk: not while the disk is in doubt
+        # Retention judges what is on disk: not while the disk is in doubt; with shared storage, one node.
+        if due and self.fault is None and self.node.leads():
             self.last_retention = now_mono
             camera_ids = list(Camera.objects.values_list("id", flat=True))
             stats = retention.apply_retention(camera_ids)
             if stats["deleted"] or stats["stopped_recordings"]:
                 log.info("retention: %s", stats)
         self._report()
+
+    # --- this node's share (recordings.nodes) -------------------------------------------------------
+    def _my_share(self, desired: set[int]) -> set[int]:
+        """The desired cameras this node runs now: leases taken and renewed, lost ones fenced, moving ones
+        stopped before their lease is given back."""
+        if not self.registered:
+            self.node.register()  # a pass without run() (tests): the node still takes its cameras
+            self.registered = True
+        if self.node.renewal_due():
+            self.node.renew()
+        for camera_id in self.node.take_lost():
+            ch = self.channels.get(camera_id)
+            if ch is not None:
+                self._drop(ch, "lease lost to another node")
+        # A node whose disk is faulty gives its cameras to the others, if there are others (alone, it
+        # keeps them and reports each camera down with the fault, as a single supervisor always did).
+        shares = self.node.assign(desired, give_up=self.fault is not None and self.node.peers > 0)
+        self.releasing = (self.releasing | shares.release) & self.node.held_ids()
+        for camera_id in list(self.releasing):
+            ch = self.channels.get(camera_id)
+            if ch is None or (ch.proc is None and ch.probe is None):
+                # Stopped and indexed (or never started here): the lease goes, another node takes it.
+                if ch is not None:
+                    del self.channels[camera_id]
+                self.node.release(camera_id)
+                self.releasing.discard(camera_id)
+        return {c for c in desired if self.node.holds(c) and c not in self.releasing}
+
+    def _drop(self, ch: Channel, why: str) -> None:
+        """Forget a camera whose lease is gone: its ffmpeg killed, nothing indexed, no state reported (the
+        new owner reports it), its folders left alone (the new owner writes there)."""
+        if ch.proc is not None and ch.proc.poll() is None:
+            ch.proc.kill()
+        if ch.proc is not None:
+            ch.proc.wait()
+        log.error("camera %d: %s: its ffmpeg is stopped and nothing more is indexed", ch.camera_id, why)
+        self.node.set_pid(ch.camera_id, None)
+        self.channels.pop(ch.camera_id, None)
+        self.releasing.discard(ch.camera_id)
 
     def _begin_start(self, ch: Channel) -> None:
         camera = Camera.objects.filter(id=ch.camera_id).first()
@@ -313,6 +373,7 @@ class Supervisor:
         url = camera.stream_url()
         ch.camera_version = camera.updated_at
         self._set(ch, ProcessState.STARTING)
+        ch.leased = self.node.holds(ch.camera_id)
         if info and ch.failures == 0:
             done: Future = Future()
             done.set_result((url, ffmpeg.StreamInfo.from_dict(info)))
@@ -354,7 +415,11 @@ class Supervisor:
         )
         ch.log_path.parent.mkdir(parents=True, exist_ok=True)
         ch.log_path.write_bytes(b"")
+        if ch.leased and not self.node.current(ch.camera_id):
+            self._drop(ch, "lease lost before the start")
+            return
         ch.proc = ffmpeg.spawn(argv, log_path=ch.log_path)
+        self.node.set_pid(ch.camera_id, ch.proc.pid)
         ch.spawned_at = time.monotonic()
         ch.csv_offset = 0
         ch.last_segment_end = None
@@ -366,6 +431,11 @@ class Supervisor:
         now = time.monotonic()
         self._ingest_csv(ch)
         code = ch.proc.poll()
+        if code is not None and ch.leased and not self.node.current(ch.camera_id):
+            # Killed while this node was frozen (the fence watchdog): the folder is the new owner's now,
+            # so no sweep of "unlisted" files (they are the segment it is writing).
+            self._drop(ch, "lease lost while the process was stopped")
+            return
         if code is not None:
             self._ingest_csv(ch)
             continuous = None if self.continuous is None else ch.camera_id in self.continuous
@@ -373,6 +443,7 @@ class Supervisor:
                 self._drop_unkept(ch)
             error = ffmpeg.read_log_tail(ch.log_path) or f"ffmpeg exited with {code}"
             ch.proc = None
+            self.node.set_pid(ch.camera_id, None)
             if ch.stopping_since is not None or not wanted:
                 ch.failures = 0
                 self._set(ch, ProcessState.IDLE, "")
@@ -400,6 +471,9 @@ class Supervisor:
         )
         if stalled:
             log.warning("camera %d: no output for %.0f s, restarting", ch.camera_id, age or now - ch.spawned_at)
+            if ch.leased and not self.node.current(ch.camera_id):
+                self._drop(ch, "lease lost")
+                return
             ch.proc.kill()
             ch.proc.wait()
             ch.proc = None
@@ -489,7 +563,14 @@ class Supervisor:
             if ch.last_segment_end is not None and abs((start - ch.last_segment_end).total_seconds()) < 1.5:
                 start = ch.last_segment_end
             continuous = None if self.continuous is None else ch.camera_id in self.continuous
-            segment = index.index_segment(ch.camera_id, ch.seg_dir / name, start, duration, continuous)
+            try:
+                with self.node.guard(ch.camera_id) if ch.leased else contextlib.nullcontext():
+                    segment = index.index_segment(
+                        ch.camera_id, ch.seg_dir / name, start, duration, continuous, node=self.node.name
+                    )
+            except nodes.LeaseLost:
+                log.error("camera %d: %s: segment %s not indexed", ch.camera_id, "lease lost", name)
+                return
             log.debug("camera %d: segment %s %.3f s -> %s", ch.camera_id, name, duration, segment and segment.id)
             if segment is not None:
                 ch.last_segment_end = segment.end
@@ -507,7 +588,8 @@ class Supervisor:
         """Recordings past their end whose last segment is indexed become completed, with size and duration."""
         now = timezone.now()
         due = Recording.objects.filter(status=RecordingStatus.RECORDING, anchored=True, end_time__lte=now)
-        for rec in due:
+        elsewhere = self.node.leased_elsewhere()
+        for rec in due.exclude(camera_id__in=elsewhere):  # another node's camera: that node finishes it
             ch = self.channels.get(rec.camera_id)
             running = ch is not None and ch.proc is not None
             if running and not rec.camera.segments.filter(end__gte=rec.end_time - timedelta(seconds=1)).exists():
@@ -516,7 +598,18 @@ class Supervisor:
         # A recording whose camera never produced video ends too, so it does not hold a process forever.
         Recording.objects.filter(
             status=RecordingStatus.RECORDING, anchored=False, end_time__lte=now - timedelta(minutes=10)
-        ).update(status=RecordingStatus.COMPLETED, stopped_reason="no video from camera")
+        ).exclude(camera_id__in=elsewhere).update(
+            status=RecordingStatus.COMPLETED, stopped_reason="no video from camera"
+        )
+
+
+def _orphaned(pid: int) -> bool:
+    """An ffmpeg whose parent is gone (init adopted it), not the child of another live supervisor."""
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return True
+    return ppid in (1, os.getpid()) or not Path(f"/proc/{ppid}").exists()
 
 
 def _probe(url: str):

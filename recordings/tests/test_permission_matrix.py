@@ -15,7 +15,7 @@ from cameras.tests.factories import CameraFactory
 from lprnvr.tests import matrix
 from lprnvr.tests.matrix import LOGIN, model_admin
 from recordings import playback, services, storage
-from recordings.models import MediaChannel
+from recordings.models import MediaChannel, MediaNode
 
 from .factories import RecordingFactory, make_sample_mp4, make_segment
 
@@ -55,6 +55,7 @@ def world(make_user, settings, sample_mp4):
     token = services.signed_token(camera_id=assigned.id, user_id=viewer.id, generation=viewer.token_generation)
     export = f"camera_ip={{a}}&start={start.isoformat().replace('+00:00', 'Z')}&end={(start + timedelta(seconds=3)).isoformat().replace('+00:00', 'Z')}"
     channel = MediaChannel.objects.create(camera=assigned)
+    node = MediaNode.objects.create(name="matrix-node")
     at = (start + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     window = f"start={at}&end={(start + timedelta(minutes=1)).isoformat().replace('+00:00', 'Z')}"
     return {
@@ -73,6 +74,7 @@ def world(make_user, settings, sample_mp4):
         "export": export,
         "segment": segments["rec"].id,
         "channel": channel.id,
+        "node": node.id,
         **recs,
     }
 
@@ -131,6 +133,7 @@ MATRIX = [
     *model_admin("recordings/recording", "rec", add=403),
     *model_admin("recordings/segment", "segment", add=403, delete=403),
     *model_admin("recordings/mediachannel", "channel", add=403, delete=403),
+    *model_admin("recordings/medianode", "node", add=403),  # nodes write their own rows; a gone one may be deleted
 ]
 
 
@@ -145,6 +148,7 @@ def test_matrix(world, role, method, path, body, expected):
         "token": world["token"],
         "segment": world["segment"],
         "channel": world["channel"],
+        "node": world["node"],
     }
     names.update({k: world[k] for k in ("window", "at", "vod", "vod_unassigned", "vod_segment",
                                         "vod_segment_unassigned", "assigned_pk", "unassigned_pk")})  # fmt: skip
