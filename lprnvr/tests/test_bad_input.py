@@ -67,3 +67,19 @@ def test_an_unknown_filter_value_is_a_400_naming_it(as_user, admin_user, path, n
     assert (
         as_user(admin_user).get(path.split("=")[0] + "=" + ("allow" if name == "list_type" else "")).status_code == 200
     )
+
+
+def test_a_new_list_takes_its_schedule_or_names_it(admin_api):
+    made = admin_api.post("/api/plates/lists/", {"name": "Contractors", "kind": "allow", "schedule": ""}, format="json")
+    assert made.status_code in (201, 400), made.content
+    weekly = [{"days": "mon-fri", "start": "07:00", "end": "19:00"}]
+    made = admin_api.post("/api/plates/lists/", {"name": "Staff", "kind": "allow", "schedule": weekly}, format="json")
+    assert made.status_code == 201 and made.json()["schedule"][0]["days"] == [0, 1, 2, 3, 4]
+
+
+def test_gate_lanes_with_ids_past_64_bits_are_a_400_naming_the_field(admin_api):
+    site = admin_api.post("/api/plates/sites/", {"name": "HQ", "time_zone": "Europe/Madrid"}, format="json").json()
+    gate = admin_api.post("/api/plates/gates/", {"name": "North", "site": site["id"]}, format="json").json()
+    for lanes in ([{"camera": int(TOO_BIG)}], [{"camera": 14160517320073877504}], [{"camera": 0}]):
+        response = admin_api.patch(f"/api/plates/gates/{gate['id']}/", {"lanes": lanes}, format="json")
+        assert response.status_code == 400 and "lanes" in response.json()["fields"], response.content

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from cameras.models import Camera, Direction, Gate, Site
 from cameras.sites import validate_time_zone
-from lprnvr.api import RestrictedViewSetMixin, choice_param
+from lprnvr.api import IdField, RestrictedViewSetMixin, choice_param
 from lprnvr.parsers import JSONObjectParser
 
 from .. import csvformat
@@ -60,7 +60,7 @@ class SiteSerializer(serializers.ModelSerializer):
 
 
 class LaneSerializer(serializers.Serializer):
-    camera = serializers.IntegerField()
+    camera = IdField()
     direction = serializers.ChoiceField(Direction.choices, default=Direction.BOTH)
 
 
@@ -208,8 +208,8 @@ class TakeOffListSerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    gates = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    cameras = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    gates = serializers.ListField(child=IdField(), required=False, default=list)
+    cameras = serializers.ListField(child=IdField(), required=False, default=list)
 
     def validate(self, data):
         if not data["gates"] and not data["cameras"]:
@@ -397,7 +397,7 @@ class VisitorPassSerializer(serializers.ModelSerializer):
 
 class PassCreateSerializer(serializers.Serializer):
     plate = PlateNumberField(max_length=40)
-    gates = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    gates = serializers.ListField(child=IdField(), min_length=1)
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     hours = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0.01, max_value=744)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -50,9 +50,14 @@ def ensure_may_change(*, user, plate_list: PlateList | None = None, gates=(), ca
 
 
 @transaction.atomic
-def create_list(*, name: str, kind: str, notes: str = "", user=None) -> PlateList:
+def create_list(*, name: str, kind: str, notes: str = "", schedule: list | None = None, user=None) -> PlateList:
+    """A new list (assigned nowhere yet: no camera changes until it is)."""
     return PlateList.objects.create(
-        name=name, kind=kind, notes=notes, created_by=user if getattr(user, "pk", None) else None
+        name=name,
+        kind=kind,
+        notes=notes,
+        schedule=list(schedule or []),
+        created_by=user if getattr(user, "pk", None) else None,
     )
 
 
