@@ -72,6 +72,8 @@ def test_an_unknown_filter_value_is_a_400_naming_it(as_user, admin_user, path, n
 def test_a_new_list_takes_its_schedule_or_names_it(admin_api):
     made = admin_api.post("/api/plates/lists/", {"name": "Contractors", "kind": "allow", "schedule": ""}, format="json")
     assert made.status_code in (201, 400), made.content
+    made = admin_api.post("/api/plates/lists/", {"name": "Residents"}, format="json")  # the kind's default
+    assert made.status_code == 201 and made.json()["kind"] == "allow", made.content
     weekly = [{"days": "mon-fri", "start": "07:00", "end": "19:00"}]
     made = admin_api.post("/api/plates/lists/", {"name": "Staff", "kind": "allow", "schedule": weekly}, format="json")
     assert made.status_code == 201 and made.json()["schedule"][0]["days"] == [0, 1, 2, 3, 4]

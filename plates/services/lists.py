@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from cameras.models import Camera, Gate
 from lprnvr.visibility import OutOfScope, is_admin
 
-from ..models import ListAssignment, ListEntry, PlateJob, PlateList, Source, clean_plate
+from ..models import ListAssignment, ListEntry, ListType, PlateJob, PlateList, Source, clean_plate
 from .derivation import apply_to_cameras, cameras_reached_by
 from .jobs import upsert_plates
 
@@ -50,7 +50,9 @@ def ensure_may_change(*, user, plate_list: PlateList | None = None, gates=(), ca
 
 
 @transaction.atomic
-def create_list(*, name: str, kind: str, notes: str = "", schedule: list | None = None, user=None) -> PlateList:
+def create_list(
+    *, name: str, kind: str = ListType.ALLOW, notes: str = "", schedule: list | None = None, user=None
+) -> PlateList:
     """A new list (assigned nowhere yet: no camera changes until it is)."""
     return PlateList.objects.create(
         name=name,
