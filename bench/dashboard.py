@@ -34,6 +34,7 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from bench.metrics import grow_segments  # noqa: E402  (the same footage as the /metrics bench)
 from cameras.models import Camera  # noqa: E402
 from lprnvr.dashboard import disk_panel  # noqa: E402
 from plates.models import AnprCamera, PlateJob, PlateJobCamera, PlateRead  # noqa: E402
@@ -84,17 +85,7 @@ def main() -> None:
         start = timezone.now() - timedelta(days=7)
         made = 0
         for target in (int(n) for n in args.segments.split(",")):
-            batch = []
-            while made < target:
-                camera = cameras[made % len(cameras)]
-                at = start + timedelta(seconds=10 * (made // len(cameras)))
-                batch.append(Segment(camera=camera, start=at, end=at + timedelta(seconds=10), size=2_500_000,
-                                     path=f"bench-dash/{camera.id}/{made}.c.mp4", continuous=True))  # fmt: skip
-                made += 1
-                if len(batch) == 20000:
-                    Segment.objects.bulk_create(batch)
-                    batch = []
-            Segment.objects.bulk_create(batch)
+            made = grow_segments(cameras, made=made, target=target, start=start, prefix="bench-dash")
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE recordings_segment")
             disk = []

@@ -45,6 +45,23 @@ def timed(func, runs: int) -> list[float]:
     return times
 
 
+def grow_segments(cameras: list, *, made: int, target: int, start, prefix: str) -> int:
+    """Segment rows (no files) of 10 s each, round-robin over the cameras from `start`, until `target`
+    exist; returns the new count. Shared with bench/dashboard.py."""
+    batch = []
+    while made < target:
+        camera = cameras[made % len(cameras)]
+        at = start + timedelta(seconds=10 * (made // len(cameras)))
+        batch.append(Segment(camera=camera, start=at, end=at + timedelta(seconds=10), size=2_500_000,
+                             path=f"{prefix}/{camera.id}/{made}.c.mp4", continuous=True))  # fmt: skip
+        made += 1
+        if len(batch) == 20000:
+            Segment.objects.bulk_create(batch)
+            batch = []
+    Segment.objects.bulk_create(batch)
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cameras", type=int, default=128)
@@ -70,17 +87,7 @@ def main() -> None:
         start = timezone.now() - timedelta(days=7)
         made = 0
         for target in (int(n) for n in args.segments.split(",")):
-            batch = []
-            while made < target:
-                camera = cameras[made % len(cameras)]
-                at = start + timedelta(seconds=10 * (made // len(cameras)))
-                batch.append(Segment(camera=camera, start=at, end=at + timedelta(seconds=10), size=2_500_000,
-                                     path=f"bench/{camera.id}/{made}.c.mp4", continuous=True))  # fmt: skip
-                made += 1
-                if len(batch) == 20000:
-                    Segment.objects.bulk_create(batch)
-                    batch = []
-            Segment.objects.bulk_create(batch)
+            made = grow_segments(cameras, made=made, target=target, start=start, prefix="bench")
             exposition()  # warm
             size = len(exposition())
             scrape = timed(exposition, args.runs)
