@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from recordings.storage import existing_ancestor
+
 READS_DIR_NOT_WRITABLE = "plates.W001"
 
 
@@ -16,9 +18,7 @@ def reads_dir_writable(app_configs, **kwargs):
     """A Warning, not an Error (an Error would stop `migrate` and the web process): reads are still
     stored without their pictures, and this says why."""
     folder = Path(settings.READS_DIR)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # not made yet: the first picture makes it, if its parent lets us
+    existing = existing_ancestor(folder)  # not made yet: the first picture makes it, if its parent lets us
     if not os.access(existing, os.W_OK | os.X_OK):
         return [
             Warning(

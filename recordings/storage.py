@@ -49,13 +49,17 @@ def instance_id() -> str:
     return hashlib.sha1(str(root().resolve()).encode()).hexdigest()[:10]  # noqa: S324
 
 
+def existing_ancestor(folder: Path) -> Path:
+    """The folder itself, or its nearest parent that exists: where a folder not made yet will be."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
 def disk_usage(folder: Path | None = None):
     """`shutil.disk_usage` of the disk a folder is (or will be) on, the recordings root by default
     (never creates it): total, used and free bytes."""
-    folder = folder or root()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return shutil.disk_usage(folder)
+    return shutil.disk_usage(existing_ancestor(folder or root()))
 
 
 def disk_free(folder: Path | None = None) -> int:

@@ -48,10 +48,10 @@ def check_services() -> list[str]:
 
 def _device(folder: Path) -> int | None:
     """The device a folder is (or will be) on, to tell two folders on one disk apart from two disks."""
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    from recordings.storage import existing_ancestor
+
     try:
-        return folder.stat().st_dev
+        return existing_ancestor(folder).stat().st_dev
     except OSError:
         return None
 
