@@ -181,9 +181,27 @@ def test_the_api_lays_out_a_gate_and_puts_a_list_on_it(celery_worker, doubles, m
     # Taking the exit camera out of the gate takes the list off it, in one job.
     r = api.patch(f"/api/plates/gates/{gate.json()['id']}/", {"lanes": [{"camera": entry_cam.pk}]}, format="json")
     assert r.status_code == 200, r.content
+    assert [lane["camera"] for lane in r.json()["lanes"]] == [entry_cam.pk]  # the lanes now, not before
     job = PlateJob.objects.order_by("-pk").first()
     assert services.wait_for_job(job, 30).status == "succeeded"
     assert exit_.plates() == [] and sorted(entry.plates()) == ["CTR001", "CTR002"]
+
+
+def test_site_and_gate_lists_cost_the_same_queries_for_many_gates(site, make_user, django_assert_max_num_queries):
+    from conftest import client_for
+
+    user = make_user("user", username="many-gates")
+    user.sites.add(site["gate"].site)
+    for n in range(12):
+        Gate.objects.create(site=site["gate"].site, name=f"Extra {n}")
+    api = client_for(user)
+    with django_assert_max_num_queries(8):  # auth, count, page, one prefetch of every gate's lanes
+        gates = api.get("/api/plates/gates/")
+    assert gates.status_code == 200
+    rows = gates.json()["results"] if isinstance(gates.json(), dict) else gates.json()
+    assert len(rows) == 13 and sum(len(g["lanes"]) for g in rows) == 2  # the user's two lanes
+    with django_assert_max_num_queries(8):
+        assert api.get("/api/plates/sites/").status_code == 200
 
 
 def test_a_deleted_plate_leaves_its_lists(site):
